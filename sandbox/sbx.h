@@ -28,6 +28,9 @@
 typedef enum SbxProfile {
     SBX_PROFILE_COMPUTE,     /* built-in nodes: no open, no socket, no fork, no exec */
     SBX_PROFILE_INTERPRETER, /* python/exec: read-only open, threads, execve */
+    SBX_PROFILE_EXEC,        /* admin-allowlisted programs (e.g. /bin/sh scripts): the
+                              * interpreter rules plus fork/exec/wait/kill; children
+                              * stay in the attempt's cgroup and Landlock domain */
     _SBX_PROFILE_MAX,
 } SbxProfile;
 
@@ -132,6 +135,7 @@ typedef struct SbxEvent {
     const char *line; /* PROGRESS, LOG: without the newline, NUL-terminated */
     size_t line_len;
     const SbxResult *result; /* DONE */
+    pid_t pid;               /* STARTED: the child's pid */
 } SbxEvent;
 
 /* Called on the library's reader thread; must not block for long and must

@@ -1,0 +1,206 @@
+/* sbx-cgroup-slot.c: the per-attempt cgroup work, done by the zygote on
+ * fds it opened once: write limits (only when they change), reset the peak,
+ * check the OOM counter, kill the slot. A few pread/pwrite per attempt
+ * instead of mkdir/rmdir and libcgroup calls (measured 11 us vs 286 us). */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sandbox/sbx-internal.h"
+#include "sandbox/sbx-util.h"
+
+#define CPU_PERIOD_US 100000u
+#define UNKNOWN UINT64_MAX
+
+static int open_at(const char *dir, const char *file, int flags) {
+    char path[1024];
+    if (!dir || !dir[0])
+        return -1;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    return open(path, flags | O_CLOEXEC);
+}
+
+static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p) {
+    const char *mem = p->dir[SBX_CG_MEMORY];
+    for (int c = 0; c < SBX_CG_UNIFIED; c++)
+        s->join_fd[c] = open_at(p->dir[c], "cgroup.procs", O_WRONLY);
+    s->procs_fd = open_at(mem, "cgroup.procs", O_RDONLY);
+    s->mem_fd = open_at(mem, "memory.limit_in_bytes", O_RDWR);
+    s->memsw_fd = memsw ? open_at(mem, "memory.memsw.limit_in_bytes", O_RDWR) : -1;
+    s->peak_fd = open_at(mem, "memory.max_usage_in_bytes", O_RDWR);
+    s->oom_fd = open_at(mem, "memory.oom_control", O_RDONLY);
+    s->force_fd = open_at(mem, "memory.force_empty", O_WRONLY);
+    s->cpu_fd = open_at(p->dir[SBX_CG_CPU], "cpu.cfs_quota_us", O_RDWR);
+    s->pids_fd = open_at(p->dir[SBX_CG_PIDS], "pids.max", O_RDWR);
+}
+
+static void open_v2(SbxZSlot *s, const SbxSlotPaths *p) {
+    const char *d = p->dir[SBX_CG_UNIFIED];
+    s->dir_fd = d ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    s->join_fd[SBX_CG_MEMORY] = open_at(d, "cgroup.procs", O_WRONLY);
+    s->procs_fd = open_at(d, "cgroup.procs", O_RDONLY);
+    s->events_fd = open_at(d, "cgroup.events", O_RDONLY);
+    s->kill_fd = open_at(d, "cgroup.kill", O_WRONLY);
+    s->mem_fd = open_at(d, "memory.max", O_RDWR);
+    s->peak_fd = open_at(d, "memory.peak", O_RDWR);
+    s->oom_fd = open_at(d, "memory.events", O_RDONLY);
+    s->cpu_fd = open_at(d, "cpu.max", O_RDWR);
+    s->pids_fd = open_at(d, "pids.max", O_RDWR);
+}
+
+static uint64_t read_oom_kills(SbxZSlot *s) {
+    char buf[512];
+    uint64_t v = 0;
+    if (s->oom_fd >= 0 && sbx_pread_str(s->oom_fd, buf, sizeof(buf)) > 0)
+        (void)sbx_parse_keyed_u64(buf, "oom_kill", &v);
+    return v;
+}
+
+int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p) {
+    *s = (SbxZSlot){.version = version, .dir_fd = -1, .events_fd = -1, .kill_fd = -1,
+                    .memsw_fd = -1, .force_fd = -1,
+                    .mem_set = UNKNOWN, .cpu_set = UNKNOWN, .pids_set = UNKNOWN};
+    for (int c = 0; c < SBX_CG_UNIFIED; c++)
+        s->join_fd[c] = -1;
+    if (version == 2)
+        open_v2(s, p);
+    else
+        open_v1(s, memsw, p);
+    if (s->procs_fd < 0 || s->mem_fd < 0)
+        return -errno ? -errno : -ENOENT;
+    s->oom_base = read_oom_kills(s);
+    return 0;
+}
+
+void sbx_zslot_close(SbxZSlot *s) {
+    for (int c = 0; c < SBX_CG_UNIFIED; c++)
+        s->join_fd[c] = safe_close(s->join_fd[c]);
+    int *fds[] = {&s->dir_fd, &s->procs_fd, &s->events_fd, &s->kill_fd, &s->mem_fd,
+                  &s->memsw_fd, &s->force_fd, &s->peak_fd, &s->oom_fd, &s->cpu_fd, &s->pids_fd};
+    for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+        *fds[i] = safe_close(*fds[i]);
+}
+
+static void fmt_limit(char *buf, size_t size, uint64_t v, int version) {
+    if (v == 0)
+        snprintf(buf, size, "%s", version == 2 ? "max" : "-1");
+    else
+        snprintf(buf, size, "%" PRIu64, v);
+}
+
+/* v1 wants memsw >= limit at every moment, so the order of the two writes
+ * depends on the direction. A limit below the charge left by the last
+ * attempt's page cache fails with EBUSY until force_empty reclaims it. */
+static int write_memory_v1(SbxZSlot *s, uint64_t bytes) {
+    char v[32];
+    fmt_limit(v, sizeof(v), bytes, 1);
+    bool raising = s->mem_set == UNKNOWN || bytes == 0 || (s->mem_set != 0 && bytes > s->mem_set);
+    if (s->memsw_fd >= 0 && raising)
+        (void)sbx_pwrite_str(s->memsw_fd, v);
+    int r = sbx_pwrite_str(s->mem_fd, v);
+    if (r == -EBUSY && s->force_fd >= 0) {
+        (void)sbx_pwrite_str(s->force_fd, "0");
+        r = sbx_pwrite_str(s->mem_fd, v);
+    }
+    if (r < 0)
+        return r;
+    if (s->memsw_fd >= 0 && !raising)
+        (void)sbx_pwrite_str(s->memsw_fd, v);
+    return 0;
+}
+
+static int write_cpu(SbxZSlot *s, uint32_t millis) {
+    char v[48];
+    /* CFS refuses quotas under 1 ms per period. */
+    uint64_t quota = millis ? MAX((uint64_t)millis * (CPU_PERIOD_US / 1000u), 1000u) : 0;
+    if (s->version == 2) {
+        if (quota)
+            snprintf(v, sizeof(v), "%" PRIu64 " %u", quota, CPU_PERIOD_US);
+        else
+            snprintf(v, sizeof(v), "max %u", CPU_PERIOD_US);
+    } else
+        fmt_limit(v, sizeof(v), quota, 1);
+    return sbx_pwrite_str(s->cpu_fd, v);
+}
+
+int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l) {
+    int r;
+    if (s->mem_set != l->memory_bytes) {
+        if (s->version == 2) {
+            char v[32];
+            fmt_limit(v, sizeof(v), l->memory_bytes, 2);
+            r = sbx_pwrite_str(s->mem_fd, v);
+        } else
+            r = write_memory_v1(s, l->memory_bytes);
+        if (r < 0)
+            return r;
+        s->mem_set = l->memory_bytes;
+    }
+    if (s->cpu_fd >= 0 && s->cpu_set != l->cpu_millis) {
+        if ((r = write_cpu(s, l->cpu_millis)) < 0)
+            return r;
+        s->cpu_set = l->cpu_millis;
+    }
+    if (s->pids_fd >= 0 && s->pids_set != l->pids) {
+        char v[32];
+        snprintf(v, sizeof(v), "%" PRIu32, l->pids);
+        if ((r = sbx_pwrite_str(s->pids_fd, v)) < 0)
+            return r;
+        s->pids_set = l->pids;
+    }
+    if (s->peak_fd >= 0)
+        (void)sbx_pwrite_str(s->peak_fd, s->version == 2 ? "reset" : "0");
+    return 0;
+}
+
+bool sbx_zslot_populated(SbxZSlot *s) {
+    char buf[64];
+    if (s->version == 2 && s->events_fd >= 0) {
+        uint64_t v = 1;
+        if (sbx_pread_str(s->events_fd, buf, sizeof(buf)) > 0)
+            (void)sbx_parse_keyed_u64(buf, "populated", &v);
+        return v != 0;
+    }
+    return sbx_pread_str(s->procs_fd, buf, sizeof(buf)) > 0;
+}
+
+void sbx_zslot_kill(SbxZSlot *s) {
+    if (s->kill_fd >= 0 && sbx_pwrite_str(s->kill_fd, "1") == 0)
+        return;
+    char buf[4096];
+    if (sbx_pread_str(s->procs_fd, buf, sizeof(buf)) <= 0)
+        return;
+    for (char *p = buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid > 0)
+            kill((pid_t)pid, SIGKILL);
+        p = end + (*end == '\n');
+    }
+}
+
+int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us) {
+    uint64_t until = sbx_now_us() + max_us;
+    for (unsigned i = 0; sbx_zslot_populated(s); i++) {
+        if (sbx_now_us() >= until)
+            return -EBUSY;
+        sbx_zslot_kill(s);
+        usleep(i < 20 ? 50 : 500);
+    }
+    return 0;
+}
+
+void sbx_zslot_collect(SbxZSlot *s, uint64_t *ret_peak, bool *ret_oom) {
+    char buf[64];
+    uint64_t peak = 0;
+    if (s->peak_fd >= 0 && sbx_pread_str(s->peak_fd, buf, sizeof(buf)) > 0)
+        peak = strtoull(buf, NULL, 10);
+    uint64_t kills = read_oom_kills(s);
+    *ret_oom = kills > s->oom_base;
+    s->oom_base = kills;
+    *ret_peak = peak;
+}

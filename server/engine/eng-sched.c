@@ -1,0 +1,221 @@
+/* The scheduler: ready nodes run in parallel up to max_workers attempts. Runs
+ * with ready nodes sit in a round-robin ring and each turn of the ring starts
+ * one attempt of one run, so one big run does not starve small ones. Every
+ * operation is O(1) per node or edge. */
+#include <errno.h>
+#include <string.h>
+
+#include "server/engine/eng-data.h"
+#include "server/engine/eng-internal.h"
+
+static void ring_insert(Engine *e, EngRun *r)
+{
+    if (r->in_ring)
+        return;
+    if (!e->ring) {
+        r->ring_next = r->ring_prev = r;
+        e->ring = r;
+    } else {
+        r->ring_prev = e->ring->ring_prev;
+        r->ring_next = e->ring;
+        e->ring->ring_prev->ring_next = r;
+        e->ring->ring_prev = r;
+    }
+    r->in_ring = true;
+}
+
+static void ring_remove(Engine *e, EngRun *r)
+{
+    if (!r->in_ring)
+        return;
+    if (r->ring_next == r)
+        e->ring = NULL;
+    else {
+        r->ring_prev->ring_next = r->ring_next;
+        r->ring_next->ring_prev = r->ring_prev;
+        if (e->ring == r)
+            e->ring = r->ring_next;
+    }
+    r->in_ring = false;
+}
+
+void eng_ready_push(Engine *e, EngRun *r, uint32_t ni)
+{
+    if (r->ns[ni].queued)
+        return;
+    r->ns[ni].queued = true;
+    r->ready[(r->ready_head + r->ready_len++) % r->wf->n_nodes] = ni;
+    ring_insert(e, r);
+}
+
+static bool ready_pop(EngRun *r, uint32_t *ret)
+{
+    while (r->ready_len > 0) {
+        uint32_t ni = r->ready[r->ready_head];
+        r->ready_head = (r->ready_head + 1) % r->wf->n_nodes;
+        r->ready_len--;
+        r->ns[ni].queued = false;
+        if (r->ns[ni].status == NS_PENDING) {
+            *ret = ni;
+            return true;
+        }
+    }
+    return false;
+}
+
+void eng_start_run(Engine *e, EngRun *r)
+{
+    r->status = RS_RUNNING;
+    r->started_ns = now_unix_ns();
+    eng_run_dirty(e, r);
+    eng_emit(e, r, &(EngEventArgs){.type = EV(RUN_STARTED), .node = -1});
+    uint32_t timeout = r->wf->timeout_s;
+    if (timeout) {
+        r->deadline_mono = now_mono_ns() + (uint64_t)timeout * 1000000000ull;
+        eng_timer_add(e, r->deadline_mono, r->id, -1);
+    }
+    for (size_t i = 0; i < r->wf->n_nodes; i++)
+        if (r->ns[i].status == NS_PENDING && r->ns[i].deps_left == 0)
+            eng_ready_push(e, r, (uint32_t)i);
+    eng_run_maybe_finish(e, r);
+}
+
+static uint64_t attempt_alloc(Engine *e, EngRun *r, uint32_t ni)
+{
+    uint32_t slot = e->free_attempts[--e->n_free_attempts];
+    EngAttempt *a = &e->attempts[slot];
+
+    a->run = r;
+    a->node = ni;
+    a->gen++;
+    a->started_mono = now_mono_ns();
+    return ((uint64_t)a->gen << 32) | slot;
+}
+
+static const char *const base_env[] = {
+    "LANG=C.UTF-8",
+    "PATH=/usr/bin:/bin",
+    "PYTHONDONTWRITEBYTECODE=1",
+    "PYTHONIOENCODING=utf-8",
+    "PYTHONUNBUFFERED=1",
+};
+
+static const char **build_env(Engine *e, const EngRun *r, const EngNode *n)
+{
+    size_t nb = ELEMENTSOF(base_env), k = 0;
+    const char **env = xcalloc(nb + n->n_secrets + 1, sizeof(char *));
+
+    for (size_t i = 0; i < nb; i++)
+        env[k++] = xstrdup(base_env[i]);
+    for (size_t i = 0; i < n->n_secrets && e->cfg.secret; i++) {
+        const char *v = e->cfg.secret(r->tenant, n->secrets[i], e->cfg.secret_userdata);
+        if (v)
+            env[k++] = xasprintf("%s=%s", n->secrets[i], v);
+    }
+    return env;
+}
+
+static void push_spawn(Engine *e, const SbxRequest *req)
+{
+    if (e->n_spawns == e->spawns_cap) {
+        e->spawns_cap = e->spawns_cap ? e->spawns_cap * 2 : 16;
+        e->spawns = xrealloc(e->spawns, e->spawns_cap * sizeof(SbxRequest));
+    }
+    e->spawns[e->n_spawns++] = *req;
+}
+
+static void fill_limits(Engine *e, const EngNode *n, SbxLimits *l)
+{
+    *l = (SbxLimits){
+        .memory_bytes = (uint64_t)n->memory_mb << 20,
+        .cpu_millis = n->cpu_millis,
+        .pids = n->pids,
+        .timeout_ms = n->timeout_s * 1000u,
+        .output_max_bytes = (uint64_t)(e->cfg.max_output_mb ? e->cfg.max_output_mb : 16) << 20,
+    };
+}
+
+/* Assembles the inputs and queues the sandbox request; a mapping that does
+ * not resolve fails the node at once with INVALID_INPUT. */
+static void start_attempt(Engine *e, EngRun *r, uint32_t ni)
+{
+    const EngNode *n = &r->wf->nodes[ni];
+    EngNodeState *ns = &r->ns[ni];
+    _cleanup_free_ char *err = NULL;
+
+    json_t *inputs = eng_assemble_inputs(r->wf, ni, eng_conn_output, r, json_object_get(r->inputs, n->id), &err);
+    ns->attempts++;
+    ns->status = NS_RUNNING;
+    json_decref(ns->inputs);
+    ns->inputs = inputs;
+    eng_node_dirty(e, r, ni);
+    eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_STARTED), .node = (int)ni, .attempt = ns->attempts});
+    if (!inputs) {
+        EngFailure f = {0};
+        eng_failure_set(&f, FK(INVALID_INPUT), "%s", err);
+        eng_node_failed(e, r, ni, &f, NULL);
+        return;
+    }
+    json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config",
+                                 n->config, "inputs", inputs);
+    SbxRequest req = {0};
+    nodes_fill_request(n->kind, &req);
+    char *text = json_dumps(envelope, JSON_COMPACT);
+    json_decref(envelope);
+    req.id = attempt_alloc(e, r, ni);
+    req.input = text;
+    req.input_len = strlen(text);
+    req.env = build_env(e, r, n);
+    fill_limits(e, n, &req.limits);
+    ns->attempt_id = req.id;
+    r->n_running++;
+    e->running++;
+    push_spawn(e, &req);
+}
+
+void eng_schedule(Engine *e)
+{
+    while (e->ring && e->running < e->cfg.max_workers && e->n_free_attempts > 0) {
+        EngRun *r = e->ring;
+        uint32_t ni;
+        if (r->cancelling || r->status != RS_RUNNING || !ready_pop(r, &ni)) {
+            ring_remove(e, r);
+            continue;
+        }
+        start_attempt(e, r, ni);
+        if (r->ready_len == 0)
+            ring_remove(e, r);
+        else if (e->ring == r)
+            e->ring = r->ring_next;
+    }
+    atomic_store(&e->stat_running, e->running);
+}
+
+static void free_request(SbxRequest *req)
+{
+    free((char *)req->input);
+    for (size_t i = 0; req->env && req->env[i]; i++)
+        free((char *)req->env[i]);
+    free((void *)req->env);
+}
+
+/* Started after the flush, so that NODE_STARTED is durable before the node
+ * can have any effect. A spawn the sandbox refuses fails the attempt. */
+void eng_spawn_all(Engine *e)
+{
+    for (size_t i = 0; i < e->n_spawns; i++) {
+        SbxRequest *req = &e->spawns[i];
+        int r = sbx_spawn(e->cfg.sbx, req);
+        free_request(req);
+        if (r < 0) {
+            EngMsg *m = xcalloc(1, sizeof(EngMsg));
+            m->type = MSG_SBX;
+            m->sbx_type = SBX_EV_DONE;
+            m->attempt_id = req->id;
+            m->result.outcome = SBX_INTERNAL;
+            m->result.message = xasprintf("the sandbox could not start the attempt: %s", strerror(-r));
+            eng_post(e, m);
+        }
+    }
+    e->n_spawns = 0;
+}

@@ -1,0 +1,251 @@
+/* Per-node and per-connection checks. Each check adds diagnostics with the
+ * field's path and keeps going, so that one ValidateWorkflow call reports
+ * every problem. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/engine/eng-workflow.h"
+
+#define PATH(buf, ...) (snprintf(buf, sizeof(buf), __VA_ARGS__), buf)
+
+static bool valid_id(const char *id)
+{
+    size_t len = strlen(id);
+    if (len == 0 || len > 128)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
+/* Parses a JSON object field; "" means an empty object. */
+static json_t *parse_object(const char *text, const char *path, const EngLimits *lim, Diags *d)
+{
+    json_error_t jerr;
+
+    if (!text || !*text)
+        return json_object();
+    if (strlen(text) > lim->max_json_bytes) {
+        diags_add(d, path, "is %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
+        return NULL;
+    }
+    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        diags_add(d, path, "is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        diags_add(d, path, "must be a JSON object");
+        json_decref(v);
+        return NULL;
+    }
+    if (json_depth(v) > lim->max_json_depth) {
+        diags_add(d, path, "is nested deeper than the limit of %zu levels", lim->max_json_depth);
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+{
+    char path[64];
+
+    if (!pb->kind || !*pb->kind) {
+        diags_add(d, PATH(path, "nodes[%zu].kind", i), "a node needs a \"kind\", e.g. \"python\" or \"noop\"");
+    } else if (!(n->kind = nodes_find(pb->kind))) {
+        const char *hint = nodes_suggest(pb->kind);
+        diags_add(d, PATH(path, "nodes[%zu].kind", i), "unknown kind \"%s\"%s%s%s; GetServerInfo lists the kinds",
+                  pb->kind, hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
+    }
+    n->config = parse_object(pb->config_json, PATH(path, "nodes[%zu].config", i), lim, d);
+    if (!n->config)
+        n->config = json_object();
+    else if (n->kind && n->kind->check)
+        n->kind->check(n->config, path, d);
+    const json_t *params = json_object_get(n->config, "params");
+    if (params && !json_is_object(params))
+        diags_add(d, PATH(path, "nodes[%zu].config.params", i), "must be an object of default inputs");
+}
+
+static uint32_t ceiling(uint32_t asked, uint32_t def, uint32_t max, const char *path, const char *unit, Diags *d)
+{
+    if (max && asked > max)
+        diags_add(d, path, "asks for %u %s, more than the quota's %u %s", asked, unit, max, unit);
+    return asked ? asked : (max && def > max ? max : def);
+}
+
+static void build_resources(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+{
+    const Flowd__V1__Resources *r = pb->resources;
+    char path[64];
+
+    n->memory_mb = ceiling(r ? r->memory_mb : 0, lim->default_memory_mb, lim->max_memory_mb,
+                           PATH(path, "nodes[%zu].resources.memory_mb", i), "MiB", d);
+    n->cpu_millis = ceiling(r ? r->cpu_millis : 0, lim->default_cpu_millis, lim->max_cpu_millis,
+                            PATH(path, "nodes[%zu].resources.cpu_millis", i), "millicores", d);
+    n->pids = ceiling(r ? r->pids : 0, lim->default_pids, lim->max_pids, PATH(path, "nodes[%zu].resources.pids", i),
+                      "processes", d);
+    n->timeout_s = ceiling(pb->timeout_seconds, lim->default_timeout_s, lim->max_timeout_s,
+                           PATH(path, "nodes[%zu].timeout_seconds", i), "seconds", d);
+    if (r && r->memory_mb && r->memory_mb < 8)
+        diags_add(d, PATH(path, "nodes[%zu].resources.memory_mb", i), "must be at least 8 MiB");
+    if (r && r->cpu_millis && r->cpu_millis < 10)
+        diags_add(d, PATH(path, "nodes[%zu].resources.cpu_millis", i), "must be at least 10 millicores");
+}
+
+static void build_retry(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags *d)
+{
+    const Flowd__V1__RetryPolicy *r = pb->retry;
+    char path[64];
+
+    n->retry = (EngRetry){.max_attempts = 1, .initial_backoff_ms = 200, .multiplier = 2.0, .max_backoff_ms = 30000};
+    if (!r)
+        return;
+    if (r->max_attempts > 100)
+        diags_add(d, PATH(path, "nodes[%zu].retry.max_attempts", i), "must be at most 100");
+    n->retry.max_attempts = r->max_attempts ? r->max_attempts : 1;
+    if (r->initial_backoff_ms)
+        n->retry.initial_backoff_ms = r->initial_backoff_ms;
+    if (r->multiplier != 0.0 && !(r->multiplier >= 1.0 && r->multiplier <= 100.0))
+        diags_add(d, PATH(path, "nodes[%zu].retry.multiplier", i), "must be >= 1 and <= 100");
+    else if (r->multiplier != 0.0)
+        n->retry.multiplier = r->multiplier;
+    if (r->max_backoff_ms)
+        n->retry.max_backoff_ms = r->max_backoff_ms;
+    if (n->retry.max_backoff_ms < n->retry.initial_backoff_ms)
+        diags_add(d, PATH(path, "nodes[%zu].retry.max_backoff_ms", i), "must be >= initial_backoff_ms (%u)",
+                  n->retry.initial_backoff_ms);
+    if (!(r->jitter >= 0.0 && r->jitter <= 1.0))
+        diags_add(d, PATH(path, "nodes[%zu].retry.jitter", i), "must be between 0 and 1");
+    else
+        n->retry.jitter = r->jitter;
+}
+
+static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+{
+    char path[64];
+    const char *s = pb->on_error && *pb->on_error ? pb->on_error : "fail";
+
+    n->on_error = _ON_ERROR_MAX;
+    for (int k = 0; k < _ON_ERROR_MAX; k++)
+        if (strcmp(s, on_error_name((OnError)k)) == 0)
+            n->on_error = (OnError)k;
+    if (n->on_error == _ON_ERROR_MAX) {
+        diags_add(d, PATH(path, "nodes[%zu].on_error", i), "\"%s\" is not one of fail, continue, fallback", s);
+        n->on_error = ON_ERROR_FAIL;
+    }
+    bool has_fallback = pb->fallback_json && *pb->fallback_json;
+    if (n->on_error == ON_ERROR_FALLBACK && !has_fallback)
+        diags_add(d, PATH(path, "nodes[%zu].fallback", i), "on_error \"fallback\" needs a \"fallback\" object");
+    else if (has_fallback && n->on_error != ON_ERROR_FALLBACK)
+        diags_add(d, PATH(path, "nodes[%zu].fallback", i), "is only used with on_error \"fallback\"");
+    else if (has_fallback)
+        n->fallback = parse_object(pb->fallback_json, PATH(path, "nodes[%zu].fallback", i), lim, d);
+}
+
+static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags *d)
+{
+    char path[64];
+
+    n->secrets = xcalloc(pb->n_secrets, sizeof(char *));
+    for (size_t k = 0; k < pb->n_secrets; k++) {
+        const char *s = pb->secrets[k];
+        if (!valid_id(s) || strchr(s, '-'))
+            diags_add(d, PATH(path, "nodes[%zu].secrets[%zu]", i, k), "\"%s\" is not a secret name ([A-Za-z0-9_])",
+                      s);
+        else
+            n->secrets[n->n_secrets++] = xstrdup(s);
+    }
+    n->circuit = xstrdup(pb->circuit && *pb->circuit ? pb->circuit : NULL);
+    if (pb->cache)
+        n->cache_ttl_s = pb->cache->ttl_seconds;
+    if (pb->batch && (pb->batch->size || (pb->batch->input && *pb->batch->input))) {
+        if (!pb->batch->input || !*pb->batch->input)
+            diags_add(d, PATH(path, "nodes[%zu].batch.input", i), "names the input key holding the array to split");
+        if (pb->batch->size == 0)
+            diags_add(d, PATH(path, "nodes[%zu].batch.size", i), "must be at least 1");
+        n->batch_input = xstrdup(pb->batch->input);
+        n->batch_size = pb->batch->size;
+    }
+}
+
+void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+{
+    char path[64];
+
+    if (!pb->id || !*pb->id)
+        diags_add(d, PATH(path, "nodes[%zu].id", i), "a node needs an \"id\"");
+    else if (!valid_id(pb->id))
+        diags_add(d, PATH(path, "nodes[%zu].id", i),
+                  "\"%.64s\" is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ -", pb->id);
+    else
+        n->id = xstrdup(pb->id);
+    build_kind(pb, i, lim, n, d);
+    build_resources(pb, i, lim, n, d);
+    build_retry(pb, i, n, d);
+    build_on_error(pb, i, lim, n, d);
+    build_extras(pb, i, n, d);
+}
+
+static bool valid_path(const char *p)
+{
+    if (!*p || *p == '.' || p[strlen(p) - 1] == '.' || strstr(p, ".."))
+        return false;
+    return strlen(p) <= 512;
+}
+
+/* A target key may be written by one connection only: two writers would make
+ * the input depend on the order of completion. Checked per target node with a
+ * map, so a node with a huge fan-in costs O(fan-in). */
+static void check_collisions_of(const EngWorkflow *wf, const EngNode *to, Diags *d)
+{
+    StrMap seen;
+    char path[96];
+
+    strmap_init(&seen, to->n_in);
+    for (size_t k = 0; k < to->n_in; k++) {
+        const EngConn *c = &wf->conns[to->in[k]];
+        for (size_t m = 0; m < c->n_maps; m++) {
+            uint32_t first;
+            if (strmap_put(&seen, c->maps[m].dst_key, to->in[k]))
+                continue;
+            strmap_get(&seen, c->maps[m].dst_key, &first);
+            diags_add(d, PATH(path, "connections[%u].mapping.%s", c->decl, c->maps[m].src_path),
+                      "input \"%s\" of node \"%s\" is already mapped from node \"%s\"; map it once",
+                      c->maps[m].dst_key, to->id, wf->nodes[wf->conns[first].from].id);
+        }
+    }
+    strmap_free(&seen);
+}
+
+void eng_check_collisions(const EngWorkflow *wf, Diags *d)
+{
+    for (size_t i = 0; i < wf->n_nodes; i++)
+        if (wf->nodes[i].n_in > 1)
+            check_collisions_of(wf, &wf->nodes[i], d);
+}
+
+void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connection *pb, Diags *d)
+{
+    char path[96];
+
+    c->maps = xcalloc(pb->n_mapping, sizeof(EngMapping));
+    for (size_t m = 0; m < pb->n_mapping; m++) {
+        const char *src = pb->mapping[m]->key, *dst = pb->mapping[m]->value;
+        PATH(path, "connections[%u].mapping.%s", c->decl, src);
+        if (!valid_path(src))
+            diags_add(d, path, "\"%s\" is not a dotted output path like \"result.items\"", src);
+        else if (!dst || !*dst)
+            diags_add(d, path, "needs a target input name");
+        else
+            c->maps[c->n_maps++] = (EngMapping){xstrdup(src), xstrdup(dst)};
+    }
+    const NodeKind *from_kind = wf->nodes[c->from].kind;
+    if (*c->port && (!from_kind || strcmp(from_kind->name, "switch") != 0))
+        diags_add(d, PATH(path, "connections[%u].port", c->decl), "only connections from a switch node have a port");
+}

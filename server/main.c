@@ -1,0 +1,263 @@
+/* flowd: the workflow execution service.
+ *
+ * Start order matters (DESIGN.md §2): the zygotes are forked before
+ * grpc_init() and before any thread exists; signals are blocked before any
+ * thread starts so every thread inherits the mask and only the main thread
+ * takes them, with sigtimedwait. */
+#include <errno.h>
+#include <grpc/grpc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/sbx.h"
+#include "server/config.h"
+#include "server/engine/eng.h"
+#include "server/nodes/nodes.h"
+#include "server/rpc/rpc.h"
+#include "server/store/store.h"
+#include "server/util/log.h"
+
+#define FLOWD_VERSION "0.1.0"
+
+typedef struct Flowd {
+    FlowdConfig cfg;
+    SbxPool *sbx;
+    SbxInfo sbx_info;
+    Store *store;
+    Engine *engine;
+    RpcServer *rpc;
+} Flowd;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "flowd %s: the flowd workflow execution service\n\n"
+            "Usage:\n"
+            "  flowd                 start the server (configured by the environment below)\n"
+            "  flowd --help          this text\n"
+            "  flowd --version       the version\n\n",
+            FLOWD_VERSION);
+    config_print_help(out);
+    fprintf(out, "\nExample (local development, no tokens):\n"
+                 "  FLOWD_AUTH=none FLOWD_DATA_DIR=/tmp/flowd flowd\n");
+}
+
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -errno;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int start_sandbox(Flowd *f)
+{
+    size_t n_builtins;
+    const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
+    _cleanup_free_ char *scratch = xasprintf("%s/scratch", f->cfg.data_dir);
+    SbxConfig sc = {
+        .mode = strcmp(f->cfg.sandbox, "rlimit") == 0 ? SBX_MODE_RLIMIT : SBX_MODE_CGROUP,
+        .uid = f->cfg.sandbox_uid,
+        .gid = f->cfg.sandbox_uid,
+        .zygotes = f->cfg.zygotes,
+        .max_children = f->cfg.max_workers,
+        .scratch_root = scratch,
+        .cgroup_name = "flowd",
+        .builtins = builtins,
+        .n_builtins = n_builtins,
+    };
+    SbxError err = {0};
+
+    make_dirs(scratch);
+    int r = sbx_pool_new(&sc, &f->sbx, &err);
+    if (r < 0) {
+        log_error(NULL, "cannot start the sandbox: %s", err.msg[0] ? err.msg : strerror(-r));
+        return r;
+    }
+    sbx_pool_info(f->sbx, &f->sbx_info);
+    if (f->sbx_info.mode == SBX_MODE_RLIMIT)
+        log_warn(NULL, "SANDBOX IS WEAKENED: FLOWD_SANDBOX=rlimit runs nodes with rlimits only, without cgroup "
+                       "limits; do not run untrusted workflows");
+    log_info(NULL, "sandbox: mode %s, cgroup v%d, landlock %s, %u zygotes, %u slots", sbx_mode_name(f->sbx_info.mode),
+             f->sbx_info.cgroup_version, f->sbx_info.landlock ? "on" : "off", f->sbx_info.zygotes, f->sbx_info.slots);
+    return 0;
+}
+
+static int open_store(Flowd *f)
+{
+    StoreOptions o = {.sync_full = f->cfg.store_sync_full};
+    StoreError err = {0};
+
+    int r = store_open(f->cfg.store, f->cfg.data_dir, &o, &f->store, &err);
+    if (r < 0)
+        log_error(NULL, "cannot open the store: %s", err.msg[0] ? err.msg : strerror(-r));
+    return r;
+}
+
+static int start_engine(Flowd *f)
+{
+    EngConfig ec = {
+        .store = f->store,
+        .sbx = f->sbx,
+        .max_workers = f->cfg.max_workers,
+        .max_output_mb = f->cfg.max_output_mb,
+    };
+    eng_limits_default(&ec.limits);
+    ec.limits.default_memory_mb = f->cfg.memory_limit_mb;
+    ec.limits.default_cpu_millis = f->cfg.cpu_limit_millis;
+    ec.limits.default_pids = f->cfg.pids_limit;
+    ec.limits.default_timeout_s = f->cfg.timeout_seconds;
+    int r = eng_new(&ec, &f->engine);
+    if (r == 0)
+        r = eng_start(f->engine);
+    if (r < 0)
+        log_error(NULL, "cannot start the engine: %s", strerror(-r));
+    return r;
+}
+
+static int start_rpc(Flowd *f)
+{
+    char err[256] = "";
+    RpcConfig rc = {
+        .listen = f->cfg.listen,
+        .engine = f->engine,
+        .store = f->store,
+        .sbx = f->sbx,
+        .version = FLOWD_VERSION,
+        .sandbox_mode = sbx_mode_name(f->sbx_info.mode),
+        .cgroup_version = (uint32_t)f->sbx_info.cgroup_version,
+        .max_message_mb = f->cfg.max_message_mb,
+    };
+    int r = rpc_start(&rc, &f->rpc, err, sizeof(err));
+    if (r < 0)
+        log_error(NULL, "%s", err);
+    return r;
+}
+
+static bool healthy(Flowd *f)
+{
+    EngStats st;
+    eng_stats(f->engine, &st);
+    return !st.draining && st.store_ok && sbx_pool_healthy(f->sbx);
+}
+
+/* Waits for SIGTERM or SIGINT, updating health once a second. */
+static void serve(Flowd *f, const sigset_t *mask)
+{
+    for (;;) {
+        struct timespec ts = {1, 0};
+        int sig = sigtimedwait(mask, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info(NULL, "%s received: draining (grace %u s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                     f->cfg.shutdown_grace_seconds);
+            return;
+        }
+        rpc_set_serving(f->rpc, healthy(f));
+    }
+}
+
+static void shutdown_all(Flowd *f)
+{
+    if (f->rpc)
+        rpc_set_serving(f->rpc, false);
+    if (f->engine)
+        eng_drain(f->engine, f->cfg.shutdown_grace_seconds * 1000u);
+    if (f->rpc)
+        rpc_shutdown(f->rpc, 2000);
+    f->rpc = rpc_free(f->rpc);
+    if (f->engine)
+        eng_stop(f->engine);
+    f->sbx = sbx_pool_free(f->sbx);
+    f->engine = eng_free(f->engine);
+    store_close(f->store);
+    f->store = NULL;
+}
+
+static int check_auth(const FlowdConfig *cfg)
+{
+    if (strcmp(cfg->auth, "none") == 0) {
+        log_warn(NULL, "AUTHENTICATION IS OFF (FLOWD_AUTH=none): every caller is admin of tenant \"local\"; "
+                       "use this for local development only");
+        return 0;
+    }
+    log_error(NULL, "no tokens: set FLOWD_TOKENS_FILE to a file made with `flowd token create`, or FLOWD_AUTH=none "
+                    "for local development");
+    return -EINVAL;
+}
+
+static int run_server(Flowd *f)
+{
+    LogLevel level = LOG_INFO;
+    log_level_from_name(f->cfg.log_level, &level);
+    log_init(level, strcmp(f->cfg.log_format, "json") == 0);
+    if (check_auth(&f->cfg) < 0)
+        return 2;
+    int r = make_dirs(f->cfg.data_dir);
+    if (r < 0) {
+        log_error(NULL, "cannot create FLOWD_DATA_DIR %s: %s", f->cfg.data_dir, strerror(-r));
+        return 1;
+    }
+    if (start_sandbox(f) < 0 || open_store(f) < 0)
+        return 1;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    grpc_init();
+    if (start_engine(f) < 0 || start_rpc(f) < 0) {
+        shutdown_all(f);
+        grpc_shutdown();
+        return 1;
+    }
+    rpc_set_serving(f->rpc, true);
+    log_info(NULL, "flowd %s serving on %s (port %d), data in %s", FLOWD_VERSION, f->cfg.listen, rpc_port(f->rpc),
+             f->cfg.data_dir);
+    serve(f, &mask);
+    shutdown_all(f);
+    grpc_shutdown();
+    log_info(NULL, "flowd stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n_builtins;
+    Flowd f = {0};
+    char err[512];
+
+    nodes_init(&(NodesConfig){.python = getenv("FLOWD_PYTHON")});
+    const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
+    sbx_zygote_maybe_run(argc, argv, builtins, n_builtins);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("flowd %s\n", FLOWD_VERSION);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "serve") != 0) {
+        fprintf(stderr, "flowd: unknown command \"%s\"; see flowd --help\n", argv[1]);
+        return 2;
+    }
+    if (config_load(&f.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    int rc = run_server(&f);
+    config_free(&f.cfg);
+    return rc;
+}

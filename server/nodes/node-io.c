@@ -1,0 +1,75 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/nodes/nodes.h"
+
+/* Built-ins run under the compute seccomp profile: plain read/write on the
+ * inherited fds only, no stdio buffering surprises. */
+int node_read_envelope(json_t **ret)
+{
+    StrBuf b = {0};
+    char buf[65536];
+    json_error_t jerr;
+
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            sb_free(&b);
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        sb_append(&b, buf, (size_t)n);
+    }
+    json_t *env = json_loadb(b.s ? b.s : "{}", b.len ? b.len : 2, 0, &jerr);
+    sb_free(&b);
+    if (!env || !json_is_object(env)) {
+        json_decref(env);
+        return -EINVAL;
+    }
+    *ret = env;
+    return 0;
+}
+
+static int write_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        s += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int node_write_output(const json_t *output)
+{
+    _cleanup_free_ char *text = json_dumps(output, JSON_COMPACT);
+    if (!text)
+        return -ENOMEM;
+    return write_all(STDOUT_FILENO, text, strlen(text));
+}
+
+int node_fail(const char *type, const char *fmt, ...)
+{
+    va_list ap;
+    _cleanup_free_ char *msg = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    json_t *err = json_pack("{s:{s:s,s:s}}", "__flowd_error__", "type", type, "message", msg ? msg : "");
+    if (err)
+        node_write_output(err);
+    json_decref(err);
+    return 1;
+}

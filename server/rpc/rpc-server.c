@@ -1,0 +1,465 @@
+/* The gRPC server: setup, completion-queue workers, and the life of a call.
+ *
+ * A call holds references: one for its handler while it runs, one for the
+ * RECV_CLOSE_ON_SERVER op (which completes when the call ends for any
+ * reason), one per send batch in flight, and one per stream registration.
+ * The call is freed when the last goes. Ops on one call are serialized by its
+ * mutex, since completions arrive on any worker thread. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/rpc/rpc-internal.h"
+
+void rpc_call_ref(RpcCall *c) { atomic_fetch_add(&c->refs, 1); }
+
+static void call_free(RpcCall *c)
+{
+    if (c->stream)
+        rpc_stream_free(c);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->send_bb)
+        grpc_byte_buffer_destroy(c->send_bb);
+    grpc_slice_unref(c->status_details);
+    grpc_call_unref(c->call);
+    pthread_mutex_destroy(&c->mu);
+    atomic_fetch_sub(&c->srv->live_calls, 1);
+    free(c);
+}
+
+void rpc_call_unref(RpcCall *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        call_free(c);
+}
+
+grpc_status_code rpc_status_from_errno(int err)
+{
+    switch (err < 0 ? -err : err) {
+    case 0:
+        return GRPC_STATUS_OK;
+    case EINVAL:
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    case ENOENT:
+        return GRPC_STATUS_NOT_FOUND;
+    case EEXIST:
+        return GRPC_STATUS_ALREADY_EXISTS;
+    case EACCES:
+        return GRPC_STATUS_PERMISSION_DENIED;
+    case EDQUOT:
+    case EAGAIN:
+        return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case ESHUTDOWN:
+    case EIO:
+    case ENOSPC:
+        return GRPC_STATUS_UNAVAILABLE;
+    case ENOTSUP:
+        return GRPC_STATUS_UNIMPLEMENTED;
+    default:
+        return GRPC_STATUS_INTERNAL;
+    }
+}
+
+static const char *const status_names[] = {
+    "OK",        "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED", "NOT_FOUND",
+    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+};
+
+const char *rpc_status_name(grpc_status_code code)
+{
+    return code >= 0 && (size_t)code < sizeof(status_names) / sizeof(status_names[0]) ? status_names[code] : "?";
+}
+
+/* Starts a send batch: initial metadata if not yet sent, then the message
+ * and/or the status. c->mu must be held. */
+static bool start_send(RpcCall *c, grpc_byte_buffer *bb, bool with_status)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+
+    memset(ops, 0, sizeof(ops));
+    if (c->closed || c->status_sent) {
+        if (bb)
+            grpc_byte_buffer_destroy(bb);
+        return false;
+    }
+    if (!c->md_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        n++;
+        c->md_sent = true;
+    }
+    if (bb) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = bb;
+        n++;
+    }
+    if (with_status) {
+        ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+        ops[n].data.send_status_from_server.status = c->code;
+        ops[n].data.send_status_from_server.status_details = &c->status_details;
+        n++;
+        c->status_sent = true;
+    }
+    c->send_bb = bb;
+    c->sending = true;
+    rpc_call_ref(c);
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag_send, NULL);
+    if (e != GRPC_CALL_OK) {
+        log_error(NULL, "%s: cannot start a send batch: error %d", c->def ? c->def->name : "call", e);
+        c->sending = false;
+        rpc_call_unref(c);
+        return false;
+    }
+    return true;
+}
+
+static grpc_byte_buffer *make_bb(const void *data, size_t len)
+{
+    grpc_slice s = grpc_slice_from_copied_buffer(data, len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+bool rpc_send_locked(RpcCall *c, const void *data, size_t len)
+{
+    return start_send(c, make_bb(data, len), false);
+}
+
+bool rpc_finish_locked(RpcCall *c, grpc_status_code code, const char *message)
+{
+    c->code = code;
+    grpc_slice_unref(c->status_details);
+    c->status_details = grpc_slice_from_copied_string(message ? message : "");
+    if (code != GRPC_STATUS_OK)
+        log_debug(&(LogCtx){.tenant = c->caller.tenant}, "%s -> %s: %s", c->def ? c->def->name : "?",
+                  rpc_status_name(code), message ? message : "");
+    return start_send(c, NULL, true);
+}
+
+void rpc_reply(RpcCall *c, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+
+    protobuf_c_message_pack(msg, buf);
+    grpc_byte_buffer *bb = make_bb(buf, len);
+    free(buf);
+    pthread_mutex_lock(&c->mu);
+    c->code = GRPC_STATUS_OK;
+    start_send(c, bb, true);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void rpc_fail(RpcCall *c, grpc_status_code code, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    pthread_mutex_lock(&c->mu);
+    rpc_finish_locked(c, code, msg);
+    pthread_mutex_unlock(&c->mu);
+    free(msg);
+}
+
+static bool arm(RpcPending *p)
+{
+    grpc_metadata_array_init(&p->md);
+    p->call = NULL;
+    p->payload = NULL;
+    grpc_call_error e = grpc_server_request_registered_call(
+        p->srv->server, p->handle, &p->call, &p->deadline, &p->md,
+        &p->payload, p->srv->cq, p->srv->cq, &p->tag);
+    return e == GRPC_CALL_OK;
+}
+
+static void arm_generic(RpcServer *s)
+{
+    grpc_call_details_init(&s->generic_details);
+    grpc_metadata_array_init(&s->generic_md);
+    s->generic_call = NULL;
+    grpc_server_request_call(s->server, &s->generic_call, &s->generic_details, &s->generic_md, s->cq, s->cq,
+                             &s->generic_tag);
+}
+
+static RpcCall *call_new(RpcServer *s, const RpcMethodDef *def, grpc_call *gc, grpc_metadata_array *md)
+{
+    RpcCall *c = calloc(1, sizeof(RpcCall));
+
+    c->srv = s;
+    c->def = def;
+    c->call = gc;
+    c->md = *md;
+    pthread_mutex_init(&c->mu, NULL);
+    atomic_store(&c->refs, 2); /* the handler and RECV_CLOSE */
+    c->tag_close = (RpcTag){TAG_CLOSE, c};
+    c->tag_send = (RpcTag){TAG_SEND, c};
+    c->status_details = grpc_empty_slice();
+    c->start_mono = (uint64_t)gpr_now(GPR_CLOCK_MONOTONIC).tv_sec;
+    atomic_fetch_add(&s->live_calls, 1);
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->cancelled;
+    if (grpc_call_start_batch(gc, &op, 1, &c->tag_close, NULL) != GRPC_CALL_OK)
+        atomic_fetch_sub(&c->refs, 1);
+    return c;
+}
+
+static ProtobufCMessage *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc)
+{
+    grpc_byte_buffer_reader r;
+    ProtobufCMessage *m = NULL;
+
+    if (!bb)
+        return protobuf_c_message_unpack(desc, NULL, 0, (const uint8_t *)"");
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return NULL;
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    return m;
+}
+
+static void dispatch(RpcCall *c, grpc_byte_buffer *payload)
+{
+    const RpcMethodDef *def = c->def;
+
+    if (atomic_load(&c->srv->shutting_down) && def->role != ROLE_NONE) {
+        rpc_fail(c, GRPC_STATUS_UNAVAILABLE, "flowd is shutting down; retry against another replica or later");
+        return;
+    }
+    ProtobufCMessage *req = decode(payload, def->request);
+    if (!req) {
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid %s message", def->request->name);
+        return;
+    }
+    if (rpc_authorize(c))
+        def->handler(c, req);
+    protobuf_c_message_free_unpacked(req, NULL);
+}
+
+static void on_new_call(RpcPending *p, bool ok)
+{
+    RpcServer *s = p->srv;
+
+    if (!ok)
+        return; /* the server is shutting down */
+    grpc_call *gc = p->call;
+    grpc_byte_buffer *payload = p->payload;
+    grpc_metadata_array md = p->md;
+    if (!atomic_load(&s->shutting_down))
+        arm(p);
+    RpcCall *c = call_new(s, p->def, gc, &md);
+    dispatch(c, payload);
+    if (payload)
+        grpc_byte_buffer_destroy(payload);
+    rpc_call_unref(c);
+}
+
+static void on_generic(RpcServer *s, bool ok)
+{
+    if (!ok)
+        return;
+    char *method = grpc_slice_to_c_string(s->generic_details.method);
+    grpc_call *gc = s->generic_call;
+    grpc_metadata_array md = s->generic_md;
+    grpc_call_details_destroy(&s->generic_details);
+    if (!atomic_load(&s->shutting_down))
+        arm_generic(s);
+    RpcCall *c = call_new(s, NULL, gc, &md);
+    rpc_fail(c, GRPC_STATUS_UNIMPLEMENTED, "flowd does not implement %s; see flowd.v1.WorkflowService", method);
+    gpr_free(method);
+    rpc_call_unref(c);
+}
+
+static void on_close(RpcCall *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->closed = true;
+    bool stream = c->stream != NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (stream)
+        rpc_stream_on_close(c);
+    rpc_health_on_close(c);
+    rpc_call_unref(c);
+}
+
+static void on_send(RpcCall *c, bool ok)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->send_bb) {
+        grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+    }
+    c->sending = false;
+    if (c->on_send_done)
+        c->on_send_done(c, ok);
+    pthread_mutex_unlock(&c->mu);
+    rpc_call_unref(c);
+}
+
+static void *worker(void *arg)
+{
+    RpcServer *s = arg;
+
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        RpcTag *t = ev.tag;
+        switch (t->kind) {
+        case TAG_NEW_CALL:
+            on_new_call(t->ptr, ev.success);
+            break;
+        case TAG_NEW_GENERIC:
+            on_generic(s, ev.success);
+            break;
+        case TAG_CLOSE:
+            on_close(t->ptr);
+            break;
+        case TAG_SEND:
+            on_send(t->ptr, ev.success);
+            break;
+        case TAG_SHUTDOWN:
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void register_methods(RpcServer *s)
+{
+    const RpcMethodDef *tables[] = {rpc_workflow_methods, rpc_health_methods};
+    size_t counts[] = {rpc_n_workflow_methods, rpc_n_health_methods};
+
+    s->n_pending = counts[0] + counts[1];
+    s->pending = calloc(s->n_pending, sizeof(RpcPending));
+    for (size_t t = 0, k = 0; t < 2; t++)
+        for (size_t i = 0; i < counts[t]; i++, k++) {
+            RpcPending *p = &s->pending[k];
+            p->srv = s;
+            p->def = &tables[t][i];
+            p->tag = (RpcTag){TAG_NEW_CALL, p};
+            p->handle = grpc_server_register_method(s->server, p->def->path, NULL,
+                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        }
+}
+
+static grpc_server_credentials *server_creds(const RpcConfig *cfg)
+{
+    if (!cfg->tls_cert_pem)
+        return grpc_insecure_server_credentials_create();
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = cfg->tls_key_pem, .cert_chain = cfg->tls_cert_pem};
+    return grpc_ssl_server_credentials_create_ex(
+        cfg->tls_client_ca_pem, &pair, 1,
+        cfg->tls_client_ca_pem ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+        NULL);
+}
+
+static grpc_server *create_server(const RpcConfig *cfg)
+{
+    int max_msg = (int)(cfg->max_message_mb ? cfg->max_message_mb : 16) << 20;
+    grpc_arg args[] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = max_msg},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = 4 * max_msg},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONCURRENT_STREAMS, .value.integer = 1000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+         .value.integer = 10000},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1},
+    };
+    grpc_channel_args cargs = {.num_args = sizeof(args) / sizeof(args[0]), .args = args};
+    return grpc_server_create(&cargs, NULL);
+}
+
+int rpc_start(const RpcConfig *cfg, RpcServer **ret, char *err, size_t err_size)
+{
+    RpcServer *s = calloc(1, sizeof(RpcServer));
+
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->health_mu, NULL);
+    s->server = create_server(cfg);
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    register_methods(s);
+    grpc_server_credentials *creds = server_creds(cfg);
+    s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (s->port == 0) {
+        snprintf(err, err_size, "cannot listen on %s (FLOWD_LISTEN): the address is in use or invalid",
+                 cfg->listen);
+        grpc_server_destroy(s->server);
+        grpc_completion_queue_shutdown(s->cq);
+        grpc_completion_queue_destroy(s->cq);
+        free(s->pending);
+        free(s);
+        return -EADDRINUSE;
+    }
+    grpc_server_start(s->server);
+    s->generic_tag = (RpcTag){TAG_NEW_GENERIC, s};
+    s->shutdown_tag = (RpcTag){TAG_SHUTDOWN, s};
+    for (size_t i = 0; i < s->n_pending; i++)
+        arm(&s->pending[i]);
+    arm_generic(s);
+    rpc_pump_start(s);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    s->n_threads = cfg->threads ? cfg->threads : (unsigned)(ncpu > 2 ? ncpu * 2 : 4);
+    s->threads = calloc(s->n_threads, sizeof(pthread_t));
+    for (unsigned i = 0; i < s->n_threads; i++)
+        pthread_create(&s->threads[i], NULL, worker, s);
+    *ret = s;
+    return 0;
+}
+
+int rpc_port(const RpcServer *s) { return s->port; }
+
+void rpc_set_serving(RpcServer *s, bool serving)
+{
+    if (atomic_exchange(&s->serving, serving) != serving)
+        rpc_health_broadcast(s);
+}
+
+void rpc_shutdown(RpcServer *s, uint32_t grace_ms)
+{
+    atomic_store(&s->shutting_down, true);
+    rpc_set_serving(s, false);
+    grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+    /* Wait for open calls to end on their own, then cancel the rest. */
+    for (uint32_t waited = 0; atomic_load(&s->live_calls) > 0 && waited < grace_ms; waited += 20)
+        usleep(20000);
+    grpc_server_cancel_all_calls(s->server);
+    for (int i = 0; i < 100 && atomic_load(&s->live_calls) > 0; i++)
+        usleep(10000);
+}
+
+RpcServer *rpc_free(RpcServer *s)
+{
+    if (!s)
+        return NULL;
+    rpc_pump_stop(s);
+    grpc_server_destroy(s->server);
+    grpc_completion_queue_shutdown(s->cq);
+    for (unsigned i = 0; i < s->n_threads; i++)
+        pthread_join(s->threads[i], NULL);
+    grpc_completion_queue_destroy(s->cq);
+    free(s->threads);
+    free(s->pending);
+    free(s->health_watchers);
+    pthread_mutex_destroy(&s->health_mu);
+    free(s);
+    return NULL;
+}
