@@ -106,6 +106,10 @@ int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing) {
                 "  default 127.0.0.1:50051), or point flowctl at it with --addr HOST:PORT or "
                 "FLOWD_ADDR%s.\n",
                 a->addr, err->message, a->ca ? "" : " (add --ca FILE if it speaks TLS)");
+        if (strcasestr(err->message, "handshake"))
+            fprintf(stderr, "  The TLS handshake failed: check that the server speaks TLS on this "
+                            "port\n  (FLOWD_TLS_CERT) and that --ca holds the CA that signed its "
+                            "certificate.\n");
         return FCTL_EXIT_UNREACHABLE;
     case FC_STATUS_DEADLINE_EXCEEDED:
         fprintf(stderr, "flowctl: no answer from the flowd server at %s in time (%s)\n", a->addr,
@@ -305,7 +309,11 @@ static void add_run_row(FctlTable *t, const FcRun *run) {
         done += run->nodes[i].status >= FC_NODE_SUCCEEDED;
     format_time(run->created_unix_nano, created, sizeof(created));
     format_run_duration(run, dur, sizeof(dur));
-    snprintf(nodes, sizeof(nodes), "%zu/%zu", done, run->n_nodes);
+    /* A list may carry run summaries without their nodes. */
+    if (run->n_nodes)
+        snprintf(nodes, sizeof(nodes), "%zu/%zu", done, run->n_nodes);
+    else
+        snprintf(nodes, sizeof(nodes), "-");
     const char *row[] = {run->run_id, run->workflow_name, fc_run_status_name(run->status), nodes,
                          created, dur};
     fctl_table_add(t, row);
@@ -463,6 +471,32 @@ static json_t *server_info_to_json(const FcServerInfo *i) {
     return o;
 }
 
+/* Zero in a quota field means "no limit". */
+static void quota_item(const char *label, uint32_t v, const char *unit, bool *first) {
+    printf("%s%s ", *first ? "" : ", ", label);
+    if (v)
+        printf("%" PRIu32 "%s", v, unit);
+    else
+        printf("unlimited");
+    *first = false;
+}
+
+static void print_quota(const FcQuota *q) {
+    bool first = true;
+
+    printf("Quota:      ");
+    quota_item("concurrent runs", q->max_concurrent_runs, "", &first);
+    quota_item("queued runs", q->max_queued_runs, "", &first);
+    quota_item("running nodes", q->max_running_nodes, "", &first);
+    printf("\nPer node:   ");
+    first = true;
+    quota_item("memory", q->max_memory_mb, " MiB", &first);
+    quota_item("cpu", q->max_cpu_millis, " mCPU", &first);
+    quota_item("pids", q->max_pids, "", &first);
+    quota_item("timeout", q->max_timeout_seconds, " s", &first);
+    printf("\n");
+}
+
 static void print_server_info(const FctlArgs *a, const FcServerInfo *i) {
     printf("Server:     %s (flowd %s)\n", a->addr, i->version);
     printf("Sandbox:    %s", i->sandbox_mode);
@@ -477,12 +511,7 @@ static void print_server_info(const FctlArgs *a, const FcServerInfo *i) {
         printf("%s%s", k ? ", " : "", i->roles[k]);
     printf(")\n");
     if (i->has_quota)
-        printf("Quota:      %" PRIu32 " concurrent runs, %" PRIu32 " queued, %" PRIu32
-               " running nodes;\n            per node at most %" PRIu32 " MiB, %" PRIu32
-               " mCPU, %" PRIu32 " pids, %" PRIu32 " s\n",
-               i->quota.max_concurrent_runs, i->quota.max_queued_runs,
-               i->quota.max_running_nodes, i->quota.max_memory_mb, i->quota.max_cpu_millis,
-               i->quota.max_pids, i->quota.max_timeout_seconds);
+        print_quota(&i->quota);
 }
 
 static int cmd_info(const FctlArgs *a, FcClient *c) {

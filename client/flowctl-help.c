@@ -61,7 +61,8 @@ static const char help_run[] =
     "are invalid (every problem is listed), 3 no server, 4 not allowed.\n"
     "\n"
     "Example:\n"
-    "  echo '{\"load\": {\"path\": \"data/customers.csv\"}}' | flowctl run etl.json --input -\n";
+    "  flowctl run examples/hello.json --input inputs.json --label team=data\n"
+    "  echo '{\"load\": {\"path\": \"customers.csv\"}}' | flowctl run etl.json --input -\n";
 
 static const char help_validate[] =
     "Usage: flowctl validate FILE [--offline] [--output json]\n"

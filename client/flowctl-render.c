@@ -127,7 +127,8 @@ void fctl_format_event_plain(const FcEvent *ev, uint64_t t0_ns, char *out, size_
         buf_add(&b, "  failure=");
         describe_failure(&ev->failure, &b);
     }
-    if (ev->message[0]) {
+    /* Servers often repeat the failure's text as the message; say it once. */
+    if (ev->message[0] && !(ev->has_failure && strstr(ev->failure.message, ev->message))) {
         buf_add(&b, ev->type == FC_EVENT_NODE_LOG ? "  | " : "  ");
         buf_add_clean(&b, ev->message, 4096);
     }

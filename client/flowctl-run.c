@@ -1,6 +1,7 @@
 /* flowctl-run.c: the commands that follow a run's event stream: run, watch
  * and logs, with the three renderers and Ctrl-C handling. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,6 @@ static void on_signal(int sig) {
     interrupted++;
 }
 
-/* No SA_RESTART: a Ctrl-C at the prompt must end its read. */
 static void catch_interrupts(void) {
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -134,6 +134,30 @@ static void render_event(Follow *f, const FcEvent *ev) {
 
 typedef enum Choice { CHOICE_CANCEL, CHOICE_DETACH, CHOICE_WATCH } Choice;
 
+/* Reads one answer line from the terminal. The Ctrl-C handler may run on any
+ * thread (gRPC's threads do not block signals), so a read would not see
+ * EINTR: poll in short steps and watch the interrupt counter instead. */
+static int read_answer(char *buf, size_t len) {
+    int seen = interrupted;
+    size_t n = 0;
+
+    while (n + 1 < len) {
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        char ch;
+        if (interrupted != seen)
+            return -EINTR;
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        if (read(STDIN_FILENO, &ch, 1) != 1)
+            return -EIO;
+        if (ch == '\n')
+            break;
+        buf[n++] = ch;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
 static Choice ask(Follow *f) {
     char answer[16];
 
@@ -143,10 +167,10 @@ static Choice ask(Follow *f) {
                     "or [w]atch on? [c/d/w] ",
             f->run_id);
     fflush(stderr);
-    /* A second Ctrl-C here interrupts the read: take it as "get me out",
-     * which leaves the run alone. */
-    if (!fgets(answer, sizeof(answer), stdin))
+    /* A second Ctrl-C here means "get me out", which leaves the run alone. */
+    if (read_answer(answer, sizeof(answer)) < 0)
         return CHOICE_DETACH;
+    f->handled_interrupts = interrupted;
     return answer[0] == 'c' || answer[0] == 'C'   ? CHOICE_CANCEL
            : answer[0] == 'd' || answer[0] == 'D' ? CHOICE_DETACH
                                                   : CHOICE_WATCH;
@@ -195,9 +219,7 @@ static int check_interrupt(Follow *f) {
     switch (decide(f)) {
     case CHOICE_CANCEL: return cancel_run(f);
     case CHOICE_DETACH: f->detached = true; return 1;
-    case CHOICE_WATCH:
-        f->handled_interrupts = interrupted; /* the ones at the prompt count as answered */
-        return 0;
+    case CHOICE_WATCH: return 0;
     }
     return 0;
 }

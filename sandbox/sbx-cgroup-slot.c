@@ -26,7 +26,13 @@ static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p) {
     const char *mem = p->dir[SBX_CG_MEMORY];
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = open_at(p->dir[c], "cgroup.procs", O_WRONLY);
+    /* v1 caches the pid list of an open cgroup.procs until the fd has been
+     * idle for a second, so a long-lived fd keeps answering with a stale
+     * list: members are listed through a fresh open (procs_path), and the
+     * cheap "anyone there?" question goes to pids.current. */
     s->procs_fd = open_at(mem, "cgroup.procs", O_RDONLY);
+    snprintf(s->procs_path, sizeof(s->procs_path), "%s/cgroup.procs", mem);
+    s->pids_cur_fd = open_at(p->dir[SBX_CG_PIDS], "pids.current", O_RDONLY);
     s->mem_fd = open_at(mem, "memory.limit_in_bytes", O_RDWR);
     s->memsw_fd = memsw ? open_at(mem, "memory.memsw.limit_in_bytes", O_RDWR) : -1;
     s->peak_fd = open_at(mem, "memory.max_usage_in_bytes", O_RDWR);
@@ -60,7 +66,7 @@ static uint64_t read_oom_kills(SbxZSlot *s) {
 
 int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p) {
     *s = (SbxZSlot){.version = version, .dir_fd = -1, .events_fd = -1, .kill_fd = -1,
-                    .memsw_fd = -1, .force_fd = -1,
+                    .memsw_fd = -1, .force_fd = -1, .pids_cur_fd = -1,
                     .mem_set = UNKNOWN, .cpu_set = UNKNOWN, .pids_set = UNKNOWN};
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = -1;
@@ -78,7 +84,7 @@ void sbx_zslot_close(SbxZSlot *s) {
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = safe_close(s->join_fd[c]);
     int *fds[] = {&s->dir_fd, &s->procs_fd, &s->events_fd, &s->kill_fd, &s->mem_fd,
-                  &s->memsw_fd, &s->force_fd, &s->peak_fd, &s->oom_fd, &s->cpu_fd, &s->pids_fd};
+                  &s->memsw_fd, &s->force_fd, &s->pids_cur_fd, &s->peak_fd, &s->oom_fd, &s->cpu_fd, &s->pids_fd};
     for (size_t i = 0; i < ELEMENTSOF(fds); i++)
         *fds[i] = safe_close(*fds[i]);
 }
@@ -155,6 +161,15 @@ int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l) {
     return 0;
 }
 
+static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size) {
+    if (s->version == 2)
+        return sbx_pread_str(s->procs_fd, buf, size);
+    _cleanup_close_ int fd = open(s->procs_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    return sbx_pread_str(fd, buf, size);
+}
+
 bool sbx_zslot_populated(SbxZSlot *s) {
     char buf[64];
     if (s->version == 2 && s->events_fd >= 0) {
@@ -163,14 +178,19 @@ bool sbx_zslot_populated(SbxZSlot *s) {
             (void)sbx_parse_keyed_u64(buf, "populated", &v);
         return v != 0;
     }
-    return sbx_pread_str(s->procs_fd, buf, sizeof(buf)) > 0;
+    /* pids.current also counts zombies not yet reaped, so only its zero is
+     * conclusive; otherwise ask cgroup.procs, which lists the living. */
+    if (s->pids_cur_fd >= 0 && sbx_pread_str(s->pids_cur_fd, buf, sizeof(buf)) > 0 &&
+        strtoull(buf, NULL, 10) == 0)
+        return false;
+    return read_procs(s, buf, sizeof(buf)) > 0;
 }
 
 void sbx_zslot_kill(SbxZSlot *s) {
     if (s->kill_fd >= 0 && sbx_pwrite_str(s->kill_fd, "1") == 0)
         return;
     char buf[4096];
-    if (sbx_pread_str(s->procs_fd, buf, sizeof(buf)) <= 0)
+    if (read_procs(s, buf, sizeof(buf)) <= 0)
         return;
     for (char *p = buf; *p;) {
         char *end;

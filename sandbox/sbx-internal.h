@@ -108,7 +108,9 @@ typedef struct SbxZSlot {
     int version;
     int join_fd[SBX_CG_UNIFIED]; /* v1 cgroup.procs per controller, for the child */
     int dir_fd;                  /* v2: CLONE_INTO_CGROUP target */
-    int procs_fd;                /* a cgroup.procs to list members */
+    int procs_fd;                /* v2 cgroup.procs to list members */
+    char procs_path[512];        /* v1 cgroup.procs, opened per listing */
+    int pids_cur_fd;             /* v1 pids.current */
     int events_fd;               /* v2 cgroup.events (populated) */
     int kill_fd;                 /* v2 cgroup.kill */
     int mem_fd, memsw_fd, force_fd, peak_fd, oom_fd, cpu_fd, pids_fd;

@@ -439,6 +439,11 @@ static void finish_attempt(Zygote *z, ZAttempt *a) {
         res.output = a->out.data ? a->out.data : "";
         res.output_len = a->out.len;
     }
+    /* The scratch dir is gone before the caller hears of the end. */
+    if (a->scratch[0]) {
+        sbx_rm_tree_at(AT_FDCWD, a->scratch, 0);
+        a->scratch[0] = '\0';
+    }
     send_done(z, a->id, &res);
     release_attempt(z, a);
 }
@@ -920,6 +925,14 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     /* Orphaned grandchildren come to us, so they are reaped (and their pids
      * freed from the slot's pids count) by the process that kills them. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* A forked zygote inherits the caller's handlers (a test framework's
+     * SIGSEGV handler, say); children must start from the defaults. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     stdio_to_devnull();
     read_init(z);
     if (setup(z) < 0)

@@ -60,11 +60,49 @@ static int make_dirs(const char *path)
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* Node children run as the sandbox uid and need to reach their scratch
+ * directory: every directory above it must be searchable by that uid. */
+static bool searchable_by(const char *path, uid_t uid)
+{
+    char buf[4096];
+    struct stat st;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + strlen(buf); p > buf; p = strrchr(buf, '/')) {
+        *p = '\0';
+        if (stat(*buf ? buf : "/", &st) < 0)
+            return false;
+        if (!(st.st_mode & S_IXOTH) && !(st.st_uid == uid && (st.st_mode & S_IXUSR)))
+            return false;
+    }
+    return true;
+}
+
+static char *scratch_root(const Flowd *f)
+{
+    char *dir = xasprintf("%s/scratch", f->cfg.data_dir);
+    make_dirs(dir);
+    chmod(dir, 0711);
+    if (searchable_by(dir, f->cfg.sandbox_uid))
+        return dir;
+    free(dir);
+    dir = xasprintf("/tmp/flowd-scratch-%d", (int)getpid());
+    if (mkdir(dir, 0711) < 0 && errno != EEXIST) {
+        free(dir);
+        return NULL;
+    }
+    chmod(dir, 0711);
+    log_warn(NULL, "%s/scratch is not reachable by the sandbox uid %u (a directory above it is not searchable); "
+                   "node scratch directories go to %s instead",
+             f->cfg.data_dir, f->cfg.sandbox_uid, dir);
+    return dir;
+}
+
 static int start_sandbox(Flowd *f)
 {
     size_t n_builtins;
     const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
-    _cleanup_free_ char *scratch = xasprintf("%s/scratch", f->cfg.data_dir);
+    _cleanup_free_ char *scratch = scratch_root(f);
     SbxConfig sc = {
         .mode = strcmp(f->cfg.sandbox, "rlimit") == 0 ? SBX_MODE_RLIMIT : SBX_MODE_CGROUP,
         .uid = f->cfg.sandbox_uid,
@@ -78,7 +116,6 @@ static int start_sandbox(Flowd *f)
     };
     SbxError err = {0};
 
-    make_dirs(scratch);
     int r = sbx_pool_new(&sc, &f->sbx, &err);
     if (r < 0) {
         log_error(NULL, "cannot start the sandbox: %s", err.msg[0] ? err.msg : strerror(-r));

@@ -167,7 +167,9 @@ static void on_done(Engine *e, EngRun *r, uint32_t ni, EngMsg *m)
                 json_decref(out);
                 eng_failure_set(&f, FK(CANCELLED), "the run was cancelled");
             } else {
-                eng_node_succeeded(e, r, ni, out, &res->usage);
+                char *text = xcalloc(1, res->output_len + 1);
+                memcpy(text, res->output, res->output_len);
+                eng_node_succeeded(e, r, ni, out, text, &res->usage);
                 return;
             }
         }

@@ -141,11 +141,10 @@ static int write_node(Engine *e, EngRun *r, uint32_t ni, StoreError *err)
 {
     EngNodeState *ns = &r->ns[ni];
     StoreNode row = {.node_id = r->wf->nodes[ni].id, .status = ns->status, .attempts = ns->attempts};
-    _cleanup_free_ char *out = ns->output ? json_dumps(ns->output, JSON_COMPACT) : NULL;
 
     eng_pack_failure(&ns->failure, &row.failure);
     eng_pack_usage(&ns->usage, &row.usage);
-    row.output_json = out;
+    row.output_json = ns->status == NS_SUCCEEDED ? ns->output_text : NULL;
     int ret = e->cfg.store->ops->node_put(e->cfg.store, r->id, &row, err);
     free(row.failure.data);
     free(row.usage.data);

@@ -44,6 +44,7 @@ typedef struct EngNodeState {
     uint32_t deps_left; /* incoming connections not yet resolved */
     uint32_t live_in;   /* incoming connections resolved live */
     json_t *output;
+    char *output_text; /* the output as the node wrote it, shown to users */
     json_t *inputs; /* of the last attempt, for dead letters */
     char *last_log; /* the last stderr line, for failure messages */
     EngFailure failure;
@@ -246,7 +247,9 @@ void eng_start_run(Engine *e, EngRun *r);
 void eng_spawn_all(Engine *e);
 
 /* eng-node.c: what happens when a node ends. */
-void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, const SbxUsage *usage);
+/* Takes over output and text (the node's own JSON text; NULL to format
+ * output). */
+void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char *text, const SbxUsage *usage);
 void eng_node_failed(Engine *e, EngRun *r, uint32_t ni, EngFailure *f, const SbxUsage *usage);
 void eng_run_cancel(Engine *e, EngRun *r, int kind, const char *message);
 void eng_run_maybe_finish(Engine *e, EngRun *r);

@@ -75,20 +75,21 @@ static void resolve_out(Engine *e, EngRun *r, uint32_t first)
     }
 }
 
-void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, const SbxUsage *usage)
+void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char *text, const SbxUsage *usage)
 {
     EngNodeState *ns = &r->ns[ni];
-    _cleanup_free_ char *text = json_dumps(output, JSON_COMPACT);
 
     ns->status = NS_SUCCEEDED;
     ns->output = output;
+    free(ns->output_text);
+    ns->output_text = text ? text : json_dumps(output, JSON_COMPACT);
     if (usage)
         ns->usage = *usage;
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
              &(EngEventArgs){.type = EV(NODE_SUCCEEDED), .node = (int)ni, .attempt = ns->attempts,
-                             .output_json = text, .usage = usage,
+                             .output_json = ns->output_text, .usage = usage,
                              .message = ns->fallback ? "fallback applied" : NULL,
                              .failure = ns->fallback ? &ns->failure : NULL});
     resolve_out(e, r, ni);
@@ -172,7 +173,7 @@ static void apply_fallback(Engine *e, EngRun *r, uint32_t ni, const SbxUsage *us
     r->ns[ni].fallback = true;
     r->degraded = true;
     eng_run_dirty(e, r);
-    eng_node_succeeded(e, r, ni, out, usage);
+    eng_node_succeeded(e, r, ni, out, NULL, usage);
 }
 
 static void fail_final(Engine *e, EngRun *r, uint32_t ni, const SbxUsage *usage)
@@ -249,6 +250,23 @@ void eng_run_cancel(Engine *e, EngRun *r, int kind, const char *message)
     eng_run_maybe_finish(e, r);
 }
 
+/* {node_id: output} from the nodes' own texts, so numbers read exactly as
+ * the nodes wrote them; null for nodes without output. Node ids need no
+ * escaping: validation allows [A-Za-z0-9_-] only. */
+static char *run_outputs(const EngRun *r)
+{
+    StrBuf b = {0};
+
+    sb_puts(&b, "{");
+    for (size_t i = 0; i < r->wf->n_nodes; i++) {
+        const EngNodeState *ns = &r->ns[i];
+        sb_printf(&b, "%s\"%s\":", i ? "," : "", r->wf->nodes[i].id);
+        sb_puts(&b, ns->status == NS_SUCCEEDED && ns->output_text ? ns->output_text : "null");
+    }
+    sb_puts(&b, "}");
+    return sb_take(&b);
+}
+
 void eng_run_maybe_finish(Engine *e, EngRun *r)
 {
     if (r->finished_ns || r->n_terminal < r->wf->n_nodes || r->n_running > 0)
@@ -260,12 +278,7 @@ void eng_run_maybe_finish(Engine *e, EngRun *r)
     eng_run_dirty(e, r);
     EngEventArgs a = {.node = -1, .failure = r->cancelling ? &r->failure : NULL};
     if (r->status == RS_SUCCEEDED) {
-        json_t *all = json_object();
-        for (size_t i = 0; i < r->wf->n_nodes; i++)
-            json_object_set_new(all, r->wf->nodes[i].id,
-                                r->ns[i].output ? json_incref(r->ns[i].output) : json_null());
-        r->outputs_json = json_dumps(all, JSON_COMPACT);
-        json_decref(all);
+        r->outputs_json = run_outputs(r);
         a.type = EV(RUN_SUCCEEDED);
         a.output_json = r->outputs_json;
         a.message = r->degraded ? "succeeded, degraded: some nodes failed or used their fallback" : "succeeded";

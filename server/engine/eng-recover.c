@@ -25,8 +25,10 @@ static void load_node(Engine *e, EngRun *r, const StoreNode *sn)
     EngNodeState *ns = &r->ns[i];
     ns->attempts = sn->attempts;
     ns->status = (uint8_t)sn->status;
-    if (sn->output_json)
+    if (sn->output_json) {
         ns->output = json_loads(sn->output_json, 0, NULL);
+        ns->output_text = xstrdup(sn->output_json);
+    }
     if (terminal(sn->status)) {
         r->n_terminal++;
         return;

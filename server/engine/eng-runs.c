@@ -29,6 +29,7 @@ void eng_run_free(EngRun *r)
         return;
     for (size_t i = 0; r->wf && i < r->wf->n_nodes; i++) {
         json_decref(r->ns[i].output);
+        free(r->ns[i].output_text);
         json_decref(r->ns[i].inputs);
         free(r->ns[i].last_log);
         eng_failure_clear(&r->ns[i].failure);
@@ -56,6 +57,7 @@ void eng_runs_add(Engine *e, EngRun *r)
     if (e->n_free_slots == 0) {
         size_t cap = e->runs_cap ? e->runs_cap * 2 : 64;
         e->runs = xrealloc(e->runs, cap * sizeof(EngRun *));
+        memset(e->runs + e->runs_cap, 0, (cap - e->runs_cap) * sizeof(EngRun *));
         e->free_slots = xrealloc(e->free_slots, cap * sizeof(uint32_t));
         for (size_t i = cap; i-- > e->runs_cap;)
             e->free_slots[e->n_free_slots++] = (uint32_t)i;

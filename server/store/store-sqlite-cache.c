@@ -10,7 +10,7 @@
 
 /* On the writer: the engine thread asks, and sees its own uncommitted puts. */
 int store_sqlite_cache_get(Store *store, const char *key, uint64_t now_ns, char **ret_output_json) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int rc, r;
@@ -30,7 +30,7 @@ int store_sqlite_cache_get(Store *store, const char *key, uint64_t now_ns, char 
 
 int store_sqlite_cache_put(Store *store, const char *key, const char *output_json, uint64_t expires_ns,
                            StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -51,7 +51,7 @@ static uint64_t store_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int store_purge_step(SqlStore *s, StoreStmt id, uint64_t before_ns, unsigned max, StoreError *e) {
+static int store_purge_step(StoreSqlite *s, StoreStmt id, uint64_t before_ns, unsigned max, StoreError *e) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -69,7 +69,7 @@ static int store_purge_step(SqlStore *s, StoreStmt id, uint64_t before_ns, unsig
 /* One short transaction of its own, so that the engine's turns interleave
  * with retention instead of waiting for one long delete. */
 int store_sqlite_purge(Store *store, uint64_t before_ns, unsigned max, unsigned *ret_purged, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     const StoreOps *ops = store->ops;
     int r, n;
 

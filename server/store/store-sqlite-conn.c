@@ -94,7 +94,7 @@ int store_conn_exec(StoreConn *c, const char *sql, StoreError *e) {
     return 0;
 }
 
-int store_pool_open(SqlStore *s, unsigned n, StoreError *e) {
+int store_pool_open(StoreSqlite *s, unsigned n, StoreError *e) {
     int r;
 
     s->readers = calloc(n, sizeof(StoreConn));
@@ -114,7 +114,7 @@ int store_pool_open(SqlStore *s, unsigned n, StoreError *e) {
 }
 
 /* The caller has stopped every thread that reads, so all readers are free. */
-void store_pool_close(SqlStore *s) {
+void store_pool_close(StoreSqlite *s) {
     for (unsigned i = 0; i < s->n_readers; i++)
         store_conn_close(&s->readers[i]);
     free(s->readers);
@@ -123,7 +123,7 @@ void store_pool_close(SqlStore *s) {
     s->pool_free = NULL;
 }
 
-StoreConn *store_reader_get(SqlStore *s) {
+StoreConn *store_reader_get(StoreSqlite *s) {
     StoreConn *c;
 
     pthread_mutex_lock(&s->pool_lock);
@@ -135,7 +135,7 @@ StoreConn *store_reader_get(SqlStore *s) {
     return c;
 }
 
-void store_reader_put(SqlStore *s, StoreConn *c) {
+void store_reader_put(StoreSqlite *s, StoreConn *c) {
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->pool_free;
     s->pool_free = c;

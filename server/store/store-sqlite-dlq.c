@@ -5,7 +5,7 @@
 #include "store-sqlite.h"
 
 int store_sqlite_dead_letter_put(Store *store, const StoreDeadLetter *d, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -29,7 +29,7 @@ int store_sqlite_dead_letter_put(Store *store, const StoreDeadLetter *d, StoreEr
 }
 
 /* Runs a one-row UPDATE or DELETE by id; -ENOENT when no row matched. */
-static int store_dl_change(SqlStore *s, StoreStmt id, const char *dl_id, const char *arg, const char *what,
+static int store_dl_change(StoreSqlite *s, StoreStmt id, const char *dl_id, const char *arg, const char *what,
                            StoreError *e) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;

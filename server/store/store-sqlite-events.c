@@ -6,7 +6,7 @@
 #include "store-sqlite.h"
 
 int store_sqlite_node_put(Store *store, const char *run_id, const StoreNode *n, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -26,7 +26,7 @@ int store_sqlite_node_put(Store *store, const char *run_id, const StoreNode *n, 
 
 /* Explains why event_put inserted nothing: no such run, or a seq that is
  * not last_seq + 1 (a duplicate or a gap). */
-static int store_event_refused(SqlStore *s, const char *run_id, uint64_t seq, StoreError *e) {
+static int store_event_refused(StoreSqlite *s, const char *run_id, uint64_t seq, StoreError *e) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int rc, r;
 
@@ -44,7 +44,7 @@ static int store_event_refused(SqlStore *s, const char *run_id, uint64_t seq, St
 }
 
 int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *ev, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;

@@ -5,7 +5,7 @@
 #include "store-sqlite.h"
 
 int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int ret;
@@ -33,7 +33,7 @@ int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e) {
 }
 
 int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int ret;
@@ -59,7 +59,7 @@ int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e) {
 /* On the writer, so that a run inserted earlier in the open transaction is
  * seen: the engine checks the key and inserts within one turn. */
 int store_sqlite_idem_lookup(Store *store, const char *tenant, const char *key, char **ret_run_id) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int rc, r;

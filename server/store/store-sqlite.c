@@ -14,7 +14,7 @@
 
 #include "store-sqlite.h"
 
-static void store_sqlite_free(SqlStore *s) {
+static void store_sqlite_free(StoreSqlite *s) {
     if (!s)
         return;
     store_pool_close(s);
@@ -31,7 +31,7 @@ static void store_sqlite_free(SqlStore *s) {
     free(s);
 }
 
-static void store_sqlite_freep(SqlStore **s) {
+static void store_sqlite_freep(StoreSqlite **s) {
     store_sqlite_free(*s);
 }
 
@@ -40,7 +40,7 @@ static void store_sqlite_freep(SqlStore **s) {
  * mode 0600 (SQLite gives its -wal and -shm files the same mode): runs hold
  * tenants' inputs and outputs. flock() does not interact with SQLite's POSIX
  * locks. */
-static int store_sqlite_lock(SqlStore *s, bool *ret_created, StoreError *e) {
+static int store_sqlite_lock(StoreSqlite *s, bool *ret_created, StoreError *e) {
     bool created = true;
     int fd;
 
@@ -62,7 +62,7 @@ static int store_sqlite_lock(SqlStore *s, bool *ret_created, StoreError *e) {
 
 /* A new file's directory entry must reach the disk too, or a power loss
  * right after the first commit could lose the whole file. */
-static int store_sqlite_sync_dir(SqlStore *s, StoreError *e) {
+static int store_sqlite_sync_dir(StoreSqlite *s, StoreError *e) {
     _cleanup_free_ char *copy = strdup(s->path);
     int fd, r = 0;
 
@@ -76,8 +76,8 @@ static int store_sqlite_sync_dir(SqlStore *s, StoreError *e) {
     return r;
 }
 
-static int store_sqlite_new(const char *path, SqlStore **ret, StoreError *e) {
-    SqlStore *s;
+static int store_sqlite_new(const char *path, StoreSqlite **ret, StoreError *e) {
+    StoreSqlite *s;
 
     if (!sqlite3_threadsafe())
         return store_err(e, -ENOTSUP, "store %s: this SQLite library was built without thread support", path);
@@ -103,7 +103,7 @@ static unsigned store_sqlite_readers(const StoreOptions *o) {
 }
 
 static int store_sqlite_open(const char *path, const StoreOptions *o, Store **ret, StoreError *e) {
-    _cleanup_(store_sqlite_freep) SqlStore *s = NULL;
+    _cleanup_(store_sqlite_freep) StoreSqlite *s = NULL;
     bool created = false;
     int r;
 
@@ -128,7 +128,7 @@ static void store_sqlite_close(Store *s) {
     store_sqlite_free(store_sql(s));
 }
 
-static int store_sqlite_tx_step(SqlStore *s, StoreStmt id) {
+static int store_sqlite_tx_step(StoreSqlite *s, StoreStmt id) {
     sqlite3_stmt *st;
     int rc;
 
@@ -141,7 +141,7 @@ static int store_sqlite_tx_step(SqlStore *s, StoreStmt id) {
 }
 
 static int store_sqlite_begin(Store *store, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     int rc;
 
     if (s->tx != STORE_TX_NONE)
@@ -154,7 +154,7 @@ static int store_sqlite_begin(Store *store, StoreError *e) {
 }
 
 static int store_sqlite_commit(Store *store, StoreError *e) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
     int rc, r;
 
     if (s->tx == STORE_TX_NONE)
@@ -175,7 +175,7 @@ static int store_sqlite_commit(Store *store, StoreError *e) {
 }
 
 static int store_sqlite_rollback(Store *store) {
-    SqlStore *s = store_sql(store);
+    StoreSqlite *s = store_sql(store);
 
     if (s->tx == STORE_TX_OPEN && !sqlite3_get_autocommit(s->writer.db))
         (void)store_sqlite_tx_step(s, STORE_STMT_ROLLBACK);
@@ -189,7 +189,7 @@ static bool store_sqlite_healthy(Store *store) {
     return !atomic_load(&store_sql(store)->write_broken);
 }
 
-static void store_sqlite_abort_tx(SqlStore *s, int r, StoreError *e) {
+static void store_sqlite_abort_tx(StoreSqlite *s, int r, StoreError *e) {
     size_t len = strlen(e->msg);
 
     if (!sqlite3_get_autocommit(s->writer.db))
@@ -200,7 +200,7 @@ static void store_sqlite_abort_tx(SqlStore *s, int r, StoreError *e) {
     s->tx = STORE_TX_FAILED;
 }
 
-int store_write_failed(SqlStore *s, int rc, StoreError *e, const char *fmt, ...) {
+int store_write_failed(StoreSqlite *s, int rc, StoreError *e, const char *fmt, ...) {
     StoreError local;
     char what[256], ctx[sizeof(what) + 64];
     va_list ap;
@@ -222,7 +222,7 @@ int store_write_failed(SqlStore *s, int rc, StoreError *e, const char *fmt, ...)
     return r;
 }
 
-int store_write_check(SqlStore *s, StoreError *e) {
+int store_write_check(StoreSqlite *s, StoreError *e) {
     if (s->tx != STORE_TX_FAILED)
         return 0;
     if (e)
@@ -230,7 +230,7 @@ int store_write_check(SqlStore *s, StoreError *e) {
     return -s->tx_error.err;
 }
 
-int store_write_prepare(SqlStore *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e) {
+int store_write_prepare(StoreSqlite *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e) {
     int rc, r;
 
     if ((r = store_write_check(s, e)) < 0)
@@ -241,7 +241,7 @@ int store_write_prepare(SqlStore *s, StoreStmt id, sqlite3_stmt **ret, StoreErro
     return 0;
 }
 
-int store_write_exec(SqlStore *s, StoreBind *b, StoreError *e, const char *what, const char *key) {
+int store_write_exec(StoreSqlite *s, StoreBind *b, StoreError *e, const char *what, const char *key) {
     int rc = b->rc == SQLITE_OK ? sqlite3_step(b->st) : b->rc;
 
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)

@@ -108,8 +108,8 @@ typedef enum StoreTx {
     _STORE_TX_MAX,
 } StoreTx;
 
-typedef struct SqlStore {
-    Store base; /* first: a Store * is a SqlStore * */
+typedef struct StoreSqlite {
+    Store base; /* first: a Store * is a StoreSqlite * */
     char *path;
     int lock_fd; /* flock()ed: one flowd per store file */
     StoreConn writer;
@@ -122,24 +122,24 @@ typedef struct SqlStore {
     StoreConn *pool_free;
     StoreConn *readers;
     unsigned n_readers;
-} SqlStore;
+} StoreSqlite;
 
-static inline SqlStore *store_sql(Store *s) {
-    return (SqlStore *)s;
+static inline StoreSqlite *store_sql(Store *s) {
+    return (StoreSqlite *)s;
 }
 
 /* store-sqlite-sql.c: the text of every statement. */
 extern const char *const store_sql_text[_STORE_STMT_MAX];
 
-/* store-sqlite-conn.c */
+/* store-sqlite-conn.c: store_conn_stmt returns a SQLite result code, the rest -errno. */
 int store_conn_open(StoreConn *c, const char *path, bool writer, bool sync_full, StoreError *e);
 void store_conn_close(StoreConn *c);
 int store_conn_stmt(StoreConn *c, StoreStmt id, sqlite3_stmt **ret);
 int store_conn_exec(StoreConn *c, const char *sql, StoreError *e);
-int store_pool_open(SqlStore *s, unsigned n, StoreError *e);
-void store_pool_close(SqlStore *s);
-StoreConn *store_reader_get(SqlStore *s);
-void store_reader_put(SqlStore *s, StoreConn *c);
+int store_pool_open(StoreSqlite *s, unsigned n, StoreError *e);
+void store_pool_close(StoreSqlite *s);
+StoreConn *store_reader_get(StoreSqlite *s);
+void store_reader_put(StoreSqlite *s, StoreConn *c);
 void store_stmt_donep(sqlite3_stmt **st);
 
 /* A reader connection borrowed from the pool for the scope of a variable:
@@ -147,7 +147,7 @@ void store_stmt_donep(sqlite3_stmt **st);
  * store_reader_begin opens a read transaction, for functions that run more
  * than one query and must see one snapshot; the cleanup ends it. */
 typedef struct StoreReader {
-    SqlStore *s;
+    StoreSqlite *s;
     StoreConn *c;
     bool in_tx;
 } StoreReader;
@@ -207,10 +207,10 @@ int64_t store_i64(uint64_t v);
  * and marks it failed. store_write_check fails with the saved error when the
  * open transaction already failed. store_write_prepare does that check and
  * gets a cached statement; store_write_exec steps a bound statement. */
-int store_write_failed(SqlStore *s, int rc, StoreError *e, const char *fmt, ...) _printf_(4, 5);
-int store_write_check(SqlStore *s, StoreError *e);
-int store_write_prepare(SqlStore *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e);
-int store_write_exec(SqlStore *s, StoreBind *b, StoreError *e, const char *what, const char *key);
+int store_write_failed(StoreSqlite *s, int rc, StoreError *e, const char *fmt, ...) _printf_(4, 5);
+int store_write_check(StoreSqlite *s, StoreError *e);
+int store_write_prepare(StoreSqlite *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e);
+int store_write_exec(StoreSqlite *s, StoreBind *b, StoreError *e, const char *what, const char *key);
 
 /* The ops, one file per table. */
 int store_sqlite_run_insert(Store *s, const StoreRun *r, StoreError *e);

@@ -534,6 +534,33 @@ static void *serve(void *userdata) {
     }
 }
 
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "re");
+    char *buf = calloc(1, 65536);
+    if (f && buf)
+        fread(buf, 1, 65535, f) > 0 ? (void)0 : (void)0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static grpc_server_credentials *server_credentials(const FakeServerOptions *o) {
+    grpc_ssl_pem_key_cert_pair pair;
+    grpc_server_credentials *creds;
+    char *cert, *key;
+
+    if (!o->tls_cert)
+        return grpc_insecure_server_credentials_create();
+    cert = slurp(o->tls_cert);
+    key = slurp(o->tls_key);
+    pair = (grpc_ssl_pem_key_cert_pair){.private_key = key, .cert_chain = cert};
+    creds = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1,
+                                                  GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+    free(cert);
+    free(key);
+    return creds;
+}
+
 FakeServer *fake_server_start(const FakeServerOptions *opts, char *ret_addr, size_t len) {
     FakeServer *s = calloc(1, sizeof(*s));
     grpc_server_credentials *creds;
@@ -550,7 +577,7 @@ FakeServer *fake_server_start(const FakeServerOptions *opts, char *ret_addr, siz
     s->server = grpc_server_create(NULL, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    creds = grpc_insecure_server_credentials_create();
+    creds = server_credentials(&s->opts);
     port = grpc_server_add_http2_port(s->server, "127.0.0.1:0", creds);
     grpc_server_credentials_release(creds);
     grpc_server_start(s->server);

@@ -28,6 +28,7 @@ typedef struct FakeServer FakeServer;
 typedef struct FakeServerOptions {
     const char *token; /* required bearer token, or NULL */
     bool hang;         /* streams wait for a client cancel after RUN_STARTED */
+    const char *tls_cert, *tls_key; /* PEM files: serve TLS instead of plaintext */
 } FakeServerOptions;
 
 /* Listens on 127.0.0.1 with a free port; *ret_addr is "127.0.0.1:PORT". */

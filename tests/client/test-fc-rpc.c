@@ -359,6 +359,31 @@ static void test_fc_client_new_bad_ca(void **state) {
     assert_int_equal(fc_client_new(&co, &c, &err), -EINVAL);
 }
 
+static void test_fc_tls_with_ca(void **state) {
+    FakeServerOptions so = {.tls_cert = "tests/client/testdata/server.pem",
+                            .tls_key = "tests/client/testdata/server.key"};
+    FcClientOptions co = {.ca_file = "tests/client/testdata/ca.pem", .timeout_ms = 5000};
+    char addr[64];
+    FakeServer *s = fake_server_start(&so, addr, sizeof(addr));
+    FcClient *c = NULL, *plain = NULL;
+    FcServerInfo *info = NULL;
+    FcError err = {0};
+    (void)state;
+
+    co.address = addr;
+    assert_int_equal(fc_client_new(&co, &c, &err), 0);
+    assert_int_equal(fc_server_info(c, &info, &err), 0);
+    assert_string_equal(info->version, "fake-1");
+    fc_server_info_free(info);
+    /* A plaintext client gets no answer from a TLS port. */
+    co.ca_file = NULL;
+    assert_int_equal(fc_client_new(&co, &plain, &err), 0);
+    assert_int_equal(fc_server_info(plain, &info, &err), -ECONNREFUSED);
+    fc_client_free(plain);
+    fc_client_free(c);
+    fake_server_stop(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fc_execute_streams_every_event, setup, teardown),
@@ -379,6 +404,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test(test_fc_unreachable_server_is_unavailable),
         cmocka_unit_test(test_fc_client_new_bad_ca),
+        cmocka_unit_test(test_fc_tls_with_ca),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,8 +187,12 @@ static void test_fctl_event_to_json_lines(void **state) {
     char *s;
     (void)state;
 
+    json_t *j;
+
     (void)n;
-    s = json_dumps(fctl_event_to_json(&ev[3]), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    j = fctl_event_to_json(&ev[3]);
+    s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
     assert_string_equal(
         s, "{\"run_id\":\"r-42\",\"seq\":4,\"time_unix_nano\":1700000000012000000,"
            "\"type\":\"NODE_SUCCEEDED\",\"node_id\":\"extract\",\"attempt\":1,"
@@ -197,7 +201,9 @@ static void test_fctl_event_to_json_lines(void **state) {
     free(s);
     done.output_json = "{\"load\": {\"rows\": 3}}";
     done.run_status = FC_RUN_SUCCEEDED;
-    s = json_dumps(fctl_event_to_json(&done), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    j = fctl_event_to_json(&done);
+    s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
     assert_string_equal(s, "{\"run_id\":\"r-42\",\"seq\":11,\"time_unix_nano\":1700000003000000000,"
                            "\"type\":\"RUN_SUCCEEDED\",\"output\":{\"load\":{\"rows\":3}},"
                            "\"run_status\":\"SUCCEEDED\"}");
