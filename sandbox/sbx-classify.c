@@ -67,7 +67,10 @@ void sbx_classify(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size) 
         res->outcome = SBX_OOM_KILLED;
         sbx_format_bytes(l->memory_bytes, lim, sizeof(lim));
         sbx_format_bytes(res->usage.peak_memory_bytes, peak, sizeof(peak));
-        snprintf(msg, size, "killed: memory limit %s exceeded (peak %s)", lim, peak);
+        if (l->memory_bytes)
+            snprintf(msg, size, "killed: memory limit %s exceeded (peak %s)", lim, peak);
+        else /* no limit of its own: the server's or the machine's ran out */
+            snprintf(msg, size, "killed: out of memory on the server (peak %s)", peak);
     } else if (sig == SIGSYS) {
         describe_violation(x, res, msg, size);
     } else if (signaled) {

@@ -36,6 +36,12 @@ int sbx_buf_append(SbxBuf *b, const void *p, size_t n) {
 void sbx_buf_consume(SbxBuf *b, size_t n) {
     if (n >= b->len) {
         b->len = 0;
+        /* One big output must not pin its buffer for the process's life. */
+        if (b->cap > SBX_BUF_KEEP) {
+            free(b->data);
+            b->data = NULL;
+            b->cap = 0;
+        }
         return;
     }
     memmove(b->data, b->data + n, b->len - n);

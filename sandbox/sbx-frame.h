@@ -36,6 +36,9 @@ typedef enum SbxFrameType {
     _SBX_FRAME_MAX,
 } SbxFrameType;
 
+/* An emptied buffer larger than this is given back. */
+#define SBX_BUF_KEEP (1u << 20)
+
 typedef struct SbxBuf {
     char *data;
     size_t len;

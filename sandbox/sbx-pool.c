@@ -2,13 +2,14 @@
  * SPAWN/CANCEL frames from any thread and deliver the zygotes' events on
  * one reader thread.
  *
- * Zygote restart: the caller is multi-threaded by the time a zygote dies,
- * so forking it again is unsafe. The reader thread posix_spawn()s
- * /proc/self/exe with a hidden argv[1] (SBX_ZYGOTE_FLAG) and the socket on
- * fd 3; sbx_zygote_maybe_run() at the top of main() turns that process into
- * a zygote, which gets its configuration (seccomp programs included) in an
- * INIT frame like the first ones did. Attempts that were running on the
- * dead zygote end SBX_INTERNAL; the slots it owned are killed empty first. */
+ * Zygotes: posix_spawn() of /proc/self/exe with a hidden argv[1]
+ * (SBX_ZYGOTE_FLAG), the socket on fd 3 and an empty environment;
+ * sbx_zygote_maybe_run() at the top of main() turns that process into a
+ * zygote, which gets its configuration (seccomp programs included) in an
+ * INIT frame. The same path restarts a dead zygote from the reader thread,
+ * where forking the multi-threaded caller would be unsafe. Attempts that
+ * were running on a dead zygote end SBX_INTERNAL; the slots it owned are
+ * killed empty first. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -244,33 +245,12 @@ static int socket_pair(int sv[2]) {
     return 0;
 }
 
-/* First start, before any thread exists: a plain fork is safe and cheap. */
-static int fork_zygote(SbxPool *p, PZygote *z) {
-    int sv[2];
-    int r = socket_pair(sv);
-    if (r < 0)
-        return r;
-    pid_t pid = fork();
-    if (pid < 0) {
-        r = -errno;
-        close(sv[0]);
-        close(sv[1]);
-        return r;
-    }
-    if (pid == 0) {
-        if (dup2(sv[1], SBX_ZYGOTE_FD) < 0)
-            _exit(1);
-        syscall(__NR_close_range, SBX_ZYGOTE_FD + 1, ~0U, 0);
-        sbx_zygote_main(SBX_ZYGOTE_FD, p->builtins, p->n_builtins);
-    }
-    close(sv[1]);
-    z->pid = pid;
-    z->sock = sv[0];
-    return 0;
-}
-
-/* Later starts come from the reader thread of a multi-threaded process:
- * posix_spawn (vfork-style) and a fresh image. */
+/* A zygote is always a fresh image of this program (posix_spawn of
+ * /proc/self/exe, vfork-style, safe from a multi-threaded caller), never a
+ * fork of the caller: built-in children are copies of the zygote, and a
+ * fork would hand them the caller's heap and initial stack, with its
+ * environment (the server's secrets) and whatever it had loaded. The
+ * environment is empty; everything the zygote needs comes in INIT. */
 static int exec_zygote(PZygote *z) {
     int sv[2];
     int r = socket_pair(sv);
@@ -294,8 +274,8 @@ static int exec_zygote(PZygote *z) {
     return 0;
 }
 
-static int start_zygote(SbxPool *p, PZygote *z, bool first) {
-    int r = first ? fork_zygote(p, z) : exec_zygote(z);
+static int start_zygote(SbxPool *p, PZygote *z) {
+    int r = exec_zygote(z);
     if (r < 0)
         return r;
     z->generation++;
@@ -449,7 +429,7 @@ static void zygote_died(SbxPool *p, PZygote *z) {
     z->failures++;
     z->restart_at = now + backoff;
 
-    SbxResult res = {.outcome = SBX_INTERNAL,
+    SbxResult res = {.outcome = SBX_INTERNAL, .output = "",
                      .message = "sandbox: the zygote running this attempt died; it was lost"};
     for (unsigned i = 0; i < n_lost; i++)
         deliver(p, &(SbxEvent){.type = SBX_EV_DONE, .id = lost[i], .result = &res});
@@ -471,7 +451,7 @@ static void restart_due(SbxPool *p) {
         if (z->state != Z_DEAD || now < z->restart_at)
             continue;
         pthread_mutex_lock(&z->wlock);
-        int r = start_zygote(p, z, false);
+        int r = start_zygote(p, z);
         if (r == 0)
             watch_zygote(p, z);
         pthread_mutex_unlock(&z->wlock);
@@ -525,8 +505,9 @@ static int wait_ready(SbxPool *p, PZygote *z, SbxError *e) {
             waitpid(z->pid, &status, 0);
             z->pid = 0;
             return sbx_error(e, EIO,
-                             "sandbox: zygote %u failed to start (exit %d): cgroup slots or "
-                             "scratch dir %s unusable",
+                             "sandbox: zygote %u failed to start (exit %d): is "
+                             "sbx_zygote_maybe_run() called first in main()? are the cgroup "
+                             "slots and the scratch dir %s usable?",
                              z->index, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                              p->scratch_root);
         }
@@ -556,7 +537,7 @@ int sbx_pool_new(const SbxConfig *cfg, SbxPool **ret, SbxError *e) {
             goto fail;
     }
     for (unsigned i = 0; i < p->nz; i++) {
-        if ((r = start_zygote(p, &p->z[i], true)) < 0) {
+        if ((r = start_zygote(p, &p->z[i])) < 0) {
             r = sbx_error(e, r, "sandbox: cannot start zygote %u: %s", i, strerror(-r));
             goto fail;
         }
@@ -753,7 +734,7 @@ static void stop_zygote(PZygote *z) {
 }
 
 static void end_remaining(SbxPool *p) {
-    SbxResult res = {.outcome = SBX_CANCELLED,
+    SbxResult res = {.outcome = SBX_CANCELLED, .output = "",
                      .message = "cancelled: the sandbox pool was shut down"};
     for (unsigned i = 0; p->att && i < p->max_children; i++)
         if (p->att[i].used) {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 
 #include "sandbox/sbx-internal.h"
 #include "sandbox/sbx-util.h"
@@ -82,6 +83,7 @@ typedef struct Zygote {
     size_t reports_len;
     SbxBuf in, outq;
     bool out_armed;
+    uint64_t lazy_flush_at; /* queued non-urgent frames go out by then */
     int fdq[64];
     unsigned n_fdq;
     int ro_fds[32], exec_tree_fds[8], loader_fd;
@@ -120,6 +122,16 @@ static void flush_out(Zygote *z) {
     }
     sbx_buf_consume(&z->outq, off);
     arm_out(z, z->outq.len > 0);
+    if (z->outq.len == 0)
+        z->lazy_flush_at = 0;
+}
+
+/* STARTED, LOG and PROGRESS may wait up to a millisecond: a short attempt's
+ * STARTED then leaves with its DONE in one write, and the caller's reader
+ * thread wakes once instead of twice. */
+static void flush_later(Zygote *z) {
+    if (z->lazy_flush_at == 0)
+        z->lazy_flush_at = sbx_now_us() + 1000;
 }
 
 static void send_line(Zygote *z, SbxFrameType type, uint64_t id, const char *s, size_t n) {
@@ -128,6 +140,7 @@ static void send_line(Zygote *z, SbxFrameType type, uint64_t id, const char *s, 
     sbx_put_u64(&w, id);
     sbx_put_bytes(&w, s, n);
     (void)sbx_frame_end(&w);
+    flush_later(z);
 }
 
 static void send_started(Zygote *z, ZAttempt *a) {
@@ -136,6 +149,7 @@ static void send_started(Zygote *z, ZAttempt *a) {
     sbx_put_u64(&w, a->id);
     sbx_put_u32(&w, (uint32_t)a->pid);
     (void)sbx_frame_end(&w);
+    flush_later(z);
 }
 
 static void send_done(Zygote *z, uint64_t id, const SbxResult *res) {
@@ -670,7 +684,6 @@ static void on_spawn(Zygote *z, SbxReader *r) {
         } else {
             a->deadline = a->lim.timeout_ms ? a->t_start + a->lim.timeout_ms * 1000ull : 0;
             send_started(z, a);
-            flush_out(z);
         }
     }
     spawn_fds_close(&f);
@@ -762,6 +775,8 @@ static int next_timeout_ms(Zygote *z) {
         if (a->exited)
             next = MIN(next, a->kmsg_until ? a->kmsg_until : a->exit_at + EXIT_GRACE_US);
     }
+    if (z->lazy_flush_at)
+        next = MIN(next, z->lazy_flush_at);
     if (next == UINT64_MAX)
         return -1;
     return next <= now ? 0 : (int)MIN((next - now + 999) / 1000, 60000u);
@@ -906,6 +921,33 @@ static void read_init(Zygote *z) {
     }
 }
 
+/* Children are forks of this process: a libc function a child calls for
+ * the first time is bound lazily in the child's copy of the GOT, again in
+ * every child. Calling them once here, harmlessly, binds them for all. */
+static void warm_child_path(void) {
+    struct rlimit rl;
+    struct sigaction sa;
+    sigset_t set;
+    int pdeath;
+    (void)getppid();
+    (void)setpgid(0, 0);
+    (void)prctl(PR_GET_PDEATHSIG, &pdeath);
+    (void)setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1);
+    (void)setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1);
+    (void)dup2(0, 0);
+    if (getrlimit(RLIMIT_CORE, &rl) == 0)
+        (void)setrlimit(RLIMIT_CORE, &rl);
+    (void)sigaction(SIGSYS, NULL, &sa);
+    (void)sigprocmask(SIG_SETMASK, NULL, &set);
+    (void)pwrite(-1, "", 0, 0);
+    (void)munmap(NULL, 0);
+    (void)syscall(__NR_getpid);
+    gid_t groups[64];
+    int n = getgroups(ELEMENTSOF(groups), groups);
+    if (n >= 0 && geteuid() == 0)
+        (void)setgroups((size_t)n, groups);
+}
+
 static void stdio_to_devnull(void) {
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3; i++)
@@ -934,6 +976,9 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     stdio_to_devnull();
+    if (chdir("/") < 0) /* hold no mount busy; also binds chdir for children */
+        _exit(4);
+    warm_child_path();
     read_init(z);
     if (setup(z) < 0)
         _exit(4);
@@ -960,7 +1005,7 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
                 on_sock(z, evs[i].events);
         }
         on_timers(z);
-        if (z->outq.len)
+        if (z->outq.len && !z->out_armed && sbx_now_us() >= z->lazy_flush_at)
             flush_out(z);
     }
 }

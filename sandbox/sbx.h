@@ -157,16 +157,22 @@ typedef struct SbxInfo {
 
 typedef struct SbxPool SbxPool;
 
-/* Checks the machine (cgroups, seccomp), sets up the cgroup slots and forks
- * the zygotes. Must be called before any thread exists. Returns 0 or -errno
- * with e filled: e.g. no cgroup access in SBX_MODE_CGROUP. */
+/* Checks the machine (cgroups, seccomp), sets up the cgroup slots and starts
+ * the zygotes: fresh images of this program (/proc/self/exe, empty
+ * environment) that sbx_zygote_maybe_run() turns into fork servers, so
+ * node code never shares memory with the caller. Call it early, before
+ * threads exist. Returns 0 or -errno with e filled: e.g. no cgroup access
+ * in SBX_MODE_CGROUP (the message names FLOWD_SANDBOX=rlimit). */
 int sbx_pool_new(const SbxConfig *cfg, SbxPool **ret, SbxError *e);
 
 /* Starts the reader thread that delivers events to fn. */
 int sbx_pool_start(SbxPool *p, SbxEventFn fn, void *userdata);
 
 /* Starts an attempt. Thread-safe. Returns 0, or -EAGAIN when max_children are
- * running, -EINVAL for a bad request. Exactly one SBX_EV_DONE follows a 0. */
+ * running (or no zygote is ready), -EINVAL for a bad request (a COMPUTE
+ * profile cannot execve: argv needs INTERPRETER or EXEC), -EEXIST for an id
+ * still running, -ENOTCONN before sbx_pool_start(). Exactly one SBX_EV_DONE
+ * follows a 0. */
 int sbx_spawn(SbxPool *p, const SbxRequest *req);
 
 /* Kills the attempt's whole cgroup; its DONE event says SBX_CANCELLED.
@@ -186,8 +192,9 @@ const char *sbx_outcome_name(SbxOutcome o);
 const char *sbx_profile_name(SbxProfile p);
 const char *sbx_mode_name(SbxMode m);
 
-/* If argv says this process is a zygote re-executed to replace a dead one,
- * runs it and never returns; otherwise returns at once. Call first in main(). */
+/* If argv says this process is a zygote (started by sbx_pool_new() or to
+ * replace a dead one), runs it and never returns; otherwise returns at once.
+ * Call first in main(), with the same built-in table as SbxConfig. */
 void sbx_zygote_maybe_run(int argc, char **argv, const SbxBuiltin *builtins, size_t n_builtins);
 
 #endif

@@ -35,6 +35,8 @@ static const Var vars[] = {
     {"FLOWD_LISTEN", VAR_ADDR, S(listen), "127.0.0.1:50051", 0, 0, NULL, "gRPC address (host:port or unix:PATH)"},
     {"FLOWD_HTTP_LISTEN", VAR_ADDR, S(http_listen), "127.0.0.1:9090", 0, 0, NULL,
      "HTTP address for /metrics, /healthz, /readyz"},
+    {"FLOWD_HEALTH_LISTEN", VAR_ADDR, S(health_listen), NULL, 0, 0, NULL,
+     "plaintext gRPC health-only address, for Kubernetes probes when FLOWD_LISTEN uses TLS"},
     {"FLOWD_DATA_DIR", VAR_STRING, S(data_dir), "/var/lib/flowd", 0, 0, NULL,
      "directory for the SQLite store and node scratch space"},
     {"FLOWD_STORE", VAR_STRING, S(store), NULL, 0, 0, NULL, "store location, sqlite:PATH (default DATA_DIR/flowd.db)"},

@@ -12,6 +12,7 @@
 typedef struct FlowdConfig {
     char *listen;
     char *http_listen;
+    char *health_listen;
     char *data_dir;
     char *store;
     bool store_sync_full;

@@ -6,6 +6,7 @@
  * takes them, with sigtimedwait. */
 #include <errno.h>
 #include <grpc/grpc.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "sandbox/sbx.h"
+#include "server/auth/auth.h"
 #include "server/config.h"
 #include "server/engine/eng.h"
 #include "server/nodes/nodes.h"
@@ -25,6 +27,10 @@
 
 typedef struct Flowd {
     FlowdConfig cfg;
+    Auth *auth;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca;
     SbxPool *sbx;
     SbxInfo sbx_info;
     Store *store;
@@ -39,11 +45,16 @@ static void usage(FILE *out)
             "Usage:\n"
             "  flowd                 start the server (configured by the environment below)\n"
             "  flowd --help          this text\n"
-            "  flowd --version       the version\n\n",
+            "  flowd --version       the version\n"
+            "  flowd token create --user U --tenant T --role viewer|submitter|admin[,...] [--tokens-file F]\n"
+            "                        makes a token, prints it once, appends its SHA-256 to the tokens file\n"
+            "                        (default FLOWD_TOKENS_FILE)\n\n",
             FLOWD_VERSION);
     config_print_help(out);
-    fprintf(out, "\nExample (local development, no tokens):\n"
-                 "  FLOWD_AUTH=none FLOWD_DATA_DIR=/tmp/flowd flowd\n");
+    fprintf(out, "\nExamples:\n"
+                 "  FLOWD_AUTH=none FLOWD_DATA_DIR=/tmp/flowd flowd          # local development, no tokens\n"
+                 "  flowd token create --user alice --tenant team-a --role submitter --tokens-file tokens.jsonl\n"
+                 "  FLOWD_TOKENS_FILE=tokens.jsonl FLOWD_TENANTS_FILE=tenants.json flowd\n");
 }
 
 static int make_dirs(const char *path)
@@ -141,6 +152,30 @@ static int open_store(Flowd *f)
     return r;
 }
 
+static const char *secret_of(const char *tenant, const char *name, void *userdata)
+{
+    return auth_secret(userdata, tenant, name);
+}
+
+static void quota_copy(const AuthQuota *q, EngCaller *ret)
+{
+    ret->max_concurrent_runs = q->max_concurrent_runs;
+    ret->max_queued_runs = q->max_queued_runs;
+    ret->max_running_nodes = q->max_running_nodes;
+    ret->max_memory_mb = q->max_memory_mb;
+    ret->max_cpu_millis = q->max_cpu_millis;
+    ret->max_pids = q->max_pids;
+    ret->max_timeout_s = q->max_timeout_s;
+}
+
+static void quota_of(const char *tenant, EngCaller *ret, void *userdata)
+{
+    memset(ret, 0, sizeof(*ret));
+    const AuthQuota *q = auth_tenant_quota(userdata, tenant);
+    if (q)
+        quota_copy(q, ret);
+}
+
 static int start_engine(Flowd *f)
 {
     EngConfig ec = {
@@ -148,6 +183,11 @@ static int start_engine(Flowd *f)
         .sbx = f->sbx,
         .max_workers = f->cfg.max_workers,
         .max_output_mb = f->cfg.max_output_mb,
+        .secret = secret_of,
+        .secret_userdata = f->auth,
+        .quota = quota_of,
+        .quota_userdata = f->auth,
+        .scrub = auth_scrub_global,
     };
     eng_limits_default(&ec.limits);
     ec.limits.default_memory_mb = f->cfg.memory_limit_mb;
@@ -162,6 +202,67 @@ static int start_engine(Flowd *f)
     return r;
 }
 
+/* Roles: AuthRole r maps to RpcRole r + 1 (RpcRole 0 is "no role needed"). */
+static int identify(const char *token, RpcCaller *ret, void *userdata)
+{
+    AuthIdentity id;
+    int r = auth_identify(userdata, token, &id);
+    if (r < 0)
+        return r;
+    memset(ret, 0, sizeof(*ret));
+    snprintf(ret->user, sizeof(ret->user), "%s", id.user);
+    snprintf(ret->tenant, sizeof(ret->tenant), "%s", id.tenant);
+    for (int k = 0; k < _AUTH_ROLE_MAX; k++)
+        if (id.roles & (1u << k))
+            ret->roles |= 1u << (k + 1);
+    quota_copy(&id.quota, &ret->quota);
+    return 0;
+}
+
+static void audit(const RpcAuditRecord *rec, void *userdata)
+{
+    AuthAudit a = {
+        .peer = rec->peer,
+        .user = rec->user,
+        .tenant = rec->tenant,
+        .method = rec->method,
+        .run = rec->run,
+        .decision = rec->decision,
+        .code = rec->code,
+    };
+    auth_audit(userdata, &a);
+}
+
+static char *read_pem(const char *path, const char *var)
+{
+    StrBuf b = {0};
+    char buf[4096];
+    size_t n;
+    FILE *fp = fopen(path, "re");
+
+    if (!fp) {
+        log_error(NULL, "cannot read %s %s: %s", var, path, strerror(errno));
+        return NULL;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+        sb_append(&b, buf, n);
+    fclose(fp);
+    return sb_take(&b);
+}
+
+static int load_tls(Flowd *f)
+{
+    if (!f->cfg.tls_cert)
+        return 0;
+    f->tls_cert = read_pem(f->cfg.tls_cert, "FLOWD_TLS_CERT");
+    f->tls_key = read_pem(f->cfg.tls_key, "FLOWD_TLS_KEY");
+    if (f->cfg.tls_client_ca)
+        f->tls_client_ca = read_pem(f->cfg.tls_client_ca, "FLOWD_TLS_CLIENT_CA");
+    if (!f->tls_cert || !f->tls_key || (f->cfg.tls_client_ca && !f->tls_client_ca))
+        return -EINVAL;
+    return 0;
+}
+
 static int start_rpc(Flowd *f)
 {
     char err[256] = "";
@@ -174,6 +275,14 @@ static int start_rpc(Flowd *f)
         .sandbox_mode = sbx_mode_name(f->sbx_info.mode),
         .cgroup_version = (uint32_t)f->sbx_info.cgroup_version,
         .max_message_mb = f->cfg.max_message_mb,
+        .auth = identify,
+        .auth_userdata = f->auth,
+        .audit = audit,
+        .audit_userdata = f->auth,
+        .tls_cert_pem = f->tls_cert,
+        .tls_key_pem = f->tls_key,
+        .tls_client_ca_pem = f->tls_client_ca,
+        .health_listen = f->cfg.health_listen,
     };
     int r = rpc_start(&rc, &f->rpc, err, sizeof(err));
     if (r < 0)
@@ -220,16 +329,43 @@ static void shutdown_all(Flowd *f)
     f->store = NULL;
 }
 
-static int check_auth(const FlowdConfig *cfg)
+static void free_all(Flowd *f)
 {
-    if (strcmp(cfg->auth, "none") == 0) {
+    auth_set_global(NULL);
+    f->auth = auth_free(f->auth);
+    free(f->tls_cert);
+    free(f->tls_key);
+    free(f->tls_client_ca);
+    config_free(&f->cfg);
+}
+
+static int load_auth(Flowd *f)
+{
+    char err[512] = "";
+    bool none = strcmp(f->cfg.auth, "none") == 0;
+
+    if (none)
         log_warn(NULL, "AUTHENTICATION IS OFF (FLOWD_AUTH=none): every caller is admin of tenant \"local\"; "
                        "use this for local development only");
-        return 0;
+    else if (!f->cfg.tokens_file) {
+        log_error(NULL, "no tokens: set FLOWD_TOKENS_FILE to a file made with `flowd token create`, or "
+                        "FLOWD_AUTH=none for local development");
+        return -EINVAL;
     }
-    log_error(NULL, "no tokens: set FLOWD_TOKENS_FILE to a file made with `flowd token create`, or FLOWD_AUTH=none "
-                    "for local development");
-    return -EINVAL;
+    AuthConfig ac = {
+        .tokens_file = none ? NULL : f->cfg.tokens_file,
+        .tenants_file = f->cfg.tenants_file,
+        .secrets_dir = f->cfg.secrets_dir,
+        .audit_log = f->cfg.audit_log,
+    };
+    int r = auth_new(&ac, &f->auth, err, sizeof(err));
+    if (r < 0) {
+        log_error(NULL, "%s", err);
+        return r;
+    }
+    auth_set_global(f->auth);
+    log_set_scrubber(auth_scrub_global);
+    return 0;
 }
 
 static int run_server(Flowd *f)
@@ -237,7 +373,7 @@ static int run_server(Flowd *f)
     LogLevel level = LOG_INFO;
     log_level_from_name(f->cfg.log_level, &level);
     log_init(level, strcmp(f->cfg.log_format, "json") == 0);
-    if (check_auth(&f->cfg) < 0)
+    if (load_auth(f) < 0 || load_tls(f) < 0)
         return 2;
     int r = make_dirs(f->cfg.data_dir);
     if (r < 0) {
@@ -269,12 +405,51 @@ static int run_server(Flowd *f)
     return 0;
 }
 
+static const char *flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static int token_create(int argc, char **argv)
+{
+    const char *file = flag(argc, argv, "--tokens-file");
+    char err[256] = "";
+    char *token = NULL;
+
+    if (!file)
+        file = getenv("FLOWD_TOKENS_FILE");
+    if (!file) {
+        fprintf(stderr, "flowd token create: say where the tokens go: --tokens-file FILE or FLOWD_TOKENS_FILE\n");
+        return 2;
+    }
+    int r = auth_token_create(file, flag(argc, argv, "--user"), flag(argc, argv, "--tenant"),
+                              flag(argc, argv, "--role"), &token, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "flowd token create: %s\n  usage: flowd token create --user U --tenant T --role R "
+                        "[--tokens-file F]\n",
+                err);
+        return r == -EINVAL ? 2 : 1;
+    }
+    printf("%s\n", token);
+    fprintf(stderr, "token for %s (tenant %s, role %s) added to %s; it is shown only this once\n",
+            flag(argc, argv, "--user"), flag(argc, argv, "--tenant"), flag(argc, argv, "--role"), file);
+    free(token);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t n_builtins;
     Flowd f = {0};
     char err[512];
 
+    /* jansson seeds its hash function from /dev/urandom on first use; seed it
+     * here, so that built-in nodes, forked from the zygote under a seccomp
+     * filter that forbids open, never try. */
+    json_object_seed(0);
     nodes_init(&(NodesConfig){.python = getenv("FLOWD_PYTHON")});
     const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
     sbx_zygote_maybe_run(argc, argv, builtins, n_builtins);
@@ -286,6 +461,8 @@ int main(int argc, char **argv)
         printf("flowd %s\n", FLOWD_VERSION);
         return 0;
     }
+    if (argc > 2 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "create") == 0)
+        return token_create(argc, argv);
     if (argc > 1 && strcmp(argv[1], "serve") != 0) {
         fprintf(stderr, "flowd: unknown command \"%s\"; see flowd --help\n", argv[1]);
         return 2;
@@ -295,6 +472,6 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = run_server(&f);
-    config_free(&f.cfg);
+    free_all(&f);
     return rc;
 }

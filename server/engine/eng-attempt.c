@@ -50,6 +50,8 @@ void eng_attempt_release(Engine *e, uint64_t id)
     a->run = NULL;
     e->free_attempts[e->n_free_attempts++] = (uint32_t)id;
     r->n_running--;
+    r->t->running_nodes--;
+    eng_tenant_wake(e, r->t);
     e->running--;
     atomic_store(&e->stat_running, e->running);
     /* A finished run waits for its last cancelled attempt before it is freed. */

@@ -79,6 +79,7 @@ int eng_new(const EngConfig *cfg, Engine **ret)
     pthread_cond_init(&e->cv, NULL);
     eng_watch_init(e);
     strmap_init(&e->run_index, 64);
+    strmap_init(&e->tenant_index, 16);
     e->n_attempt_slots = e->cfg.max_workers;
     e->attempts = xcalloc(e->n_attempt_slots, sizeof(EngAttempt));
     e->free_attempts = xcalloc(e->n_attempt_slots, sizeof(uint32_t));
@@ -143,6 +144,10 @@ static int insert_run(Engine *e, EngMsg *first, EngMsg *m, StoreError *err)
             return 0;
         }
     }
+    if (!eng_tenant_can_queue(e, r->tenant)) {
+        m->result_code = -EDQUOT;
+        return 0;
+    }
     eng_run_row(r, &row);
     row.last_seq = 0;
     eng_emit(e, r, &(EngEventArgs){.type = EV(RUN_QUEUED), .node = -1, .message = "accepted"});
@@ -176,9 +181,10 @@ static void handle_submits(Engine *e, EngMsg *first)
             continue;
         EngRun *r = m->run;
         m->run = NULL;
-        if (ret < 0 || m->dedup_run_id) {
+        if (ret < 0 || m->dedup_run_id || m->result_code < 0) {
             eng_run_free(r);
-            m->result_code = ret < 0 ? -EIO : 0;
+            if (ret < 0)
+                m->result_code = -EIO;
             continue;
         }
         store_events_free(r->events.items, r->events.len);
@@ -187,7 +193,7 @@ static void handle_submits(Engine *e, EngMsg *first)
         r->workflow_pb = (StoreBlob){0};
         eng_runs_add(e, r);
         eng_watch_notify(e, r->id);
-        eng_start_run(e, r);
+        eng_tenant_admit(e, r);
         m->result_code = 0;
     }
 }
@@ -363,12 +369,9 @@ int eng_submit(Engine *e, const EngSubmit *s, char **ret_run_id, bool *ret_dedup
     EngMsg m = {.type = MSG_SUBMIT, .run = r, .waiter = &w};
 
     eng_waiter_init(&w);
-    atomic_fetch_add(&e->stat_queued, 1);
     eng_post(e, &m);
     eng_waiter_wait(&w);
     eng_waiter_destroy(&w);
-    if (w.result < 0 || m.dedup_run_id)
-        atomic_fetch_sub(&e->stat_queued, 1);
     if (w.result < 0)
         return w.result;
     *ret_deduplicated = m.dedup_run_id != NULL;
@@ -453,6 +456,7 @@ Engine *eng_free(Engine *e)
     free(e->spawns);
     free(e->stack);
     strmap_free(&e->run_index);
+    eng_tenants_free(e);
     eng_watch_destroy(e);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);

@@ -79,6 +79,11 @@ static void fill_event_failure(Flowd__V1__Failure *pb, const EngFailure *f)
     pb->syscall = (char *)f->syscall;
 }
 
+char *eng_scrub(const Engine *e, const char *s)
+{
+    return e->cfg.scrub && s ? e->cfg.scrub(s) : NULL;
+}
+
 void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a)
 {
     Flowd__V1__RunEvent ev = FLOWD__V1__RUN_EVENT__INIT;
@@ -93,11 +98,15 @@ void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a)
     ev.node_id = a->node >= 0 ? r->wf->nodes[a->node].id : "";
     ev.attempt = a->attempt;
     ev.progress = a->progress;
-    ev.message = (char *)(a->message ? a->message : "");
+    _cleanup_free_ char *msg = eng_scrub(e, a->message);
+    _cleanup_free_ char *fmsg = a->failure ? eng_scrub(e, a->failure->message) : NULL;
+    ev.message = (char *)(msg ? msg : a->message ? a->message : "");
     ev.output_json = (char *)(a->output_json ? a->output_json : "");
     ev.run_status = r->status;
     if (a->failure && a->failure->kind) {
         fill_event_failure(&failure, a->failure);
+        if (fmsg)
+            failure.message = fmsg;
         ev.failure = &failure;
     }
     if (a->usage) {

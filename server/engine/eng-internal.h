@@ -58,8 +58,12 @@ typedef struct EngEventBuf {
     size_t cap;
 } EngEventBuf;
 
+typedef struct EngTenant EngTenant;
+
 typedef struct EngRun {
     char *id;
+    EngTenant *t;
+    struct EngRun *queue_next; /* the tenant's runs waiting to start */
     char *tenant;
     char *owner;
     char *labels_json;
@@ -146,6 +150,25 @@ typedef struct EngTimer {
 
 typedef struct EngWatchList EngWatchList;
 
+/* Per-tenant state: quota counters, runs waiting to start, and the
+ * round-robin of its runs with ready nodes. Tenants with ready nodes form a
+ * ring of their own, so scheduling is fair across tenants first, then
+ * across a tenant's runs. */
+struct EngTenant {
+    char *name;
+    EngCaller quota;
+    unsigned running_runs;
+    unsigned queued_runs;
+    unsigned running_nodes;
+    EngRun *queue_head;
+    EngRun *queue_tail;
+    EngRun *ring; /* runs with ready nodes */
+    EngTenant *ring_next;
+    EngTenant *ring_prev;
+    bool in_ring;
+};
+
+
 struct Engine {
     EngConfig cfg;
     pthread_t thread;
@@ -172,7 +195,10 @@ struct Engine {
     uint32_t *free_slots;
     size_t n_free_slots;
     size_t n_runs;
-    EngRun *ring;
+    StrMap tenant_index;
+    EngTenant **tenants;
+    size_t n_tenants;
+    EngTenant *tenant_ring; /* tenants with ready nodes */
     EngAttempt *attempts;
     uint32_t n_attempt_slots;
     uint32_t *free_attempts;
@@ -232,6 +258,8 @@ typedef struct EngEventArgs {
     const SbxUsage *usage;
 } EngEventArgs;
 void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a);
+/* Secret values hidden: a new string, or NULL when s needs no change. */
+char *eng_scrub(const Engine *e, const char *s);
 void eng_node_dirty(Engine *e, EngRun *r, uint32_t ni);
 void eng_run_dirty(Engine *e, EngRun *r);
 void eng_touch(Engine *e, EngRun *r);
@@ -240,8 +268,20 @@ void eng_pack_failure(const EngFailure *f, StoreBlob *ret);
 void eng_pack_usage(const SbxUsage *u, StoreBlob *ret);
 void eng_run_row(const EngRun *r, StoreRun *ret); /* borrowed pointers */
 
+/* eng-tenant.c */
+EngTenant *eng_tenant_get(Engine *e, const char *name);
+void eng_tenants_free(Engine *e);
+/* Admits a committed run: starts it, or queues it behind the tenant's
+ * concurrent-runs quota. */
+void eng_tenant_admit(Engine *e, EngRun *r);
+/* A started run ended: starts the tenant's next queued run. */
+void eng_tenant_run_done(Engine *e, EngRun *r);
+/* Could the tenant take one more queued run? */
+bool eng_tenant_can_queue(Engine *e, const char *tenant);
+
 /* eng-sched.c */
 void eng_ready_push(Engine *e, EngRun *r, uint32_t ni);
+void eng_tenant_wake(Engine *e, EngTenant *t);
 void eng_schedule(Engine *e);
 void eng_start_run(Engine *e, EngRun *r);
 void eng_spawn_all(Engine *e);

@@ -83,6 +83,11 @@ void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char 
     ns->output = output;
     free(ns->output_text);
     ns->output_text = text ? text : json_dumps(output, JSON_COMPACT);
+    char *clean = eng_scrub(e, ns->output_text);
+    if (clean) {
+        free(ns->output_text);
+        ns->output_text = clean;
+    }
     if (usage)
         ns->usage = *usage;
     r->n_terminal++;
@@ -158,6 +163,11 @@ static void write_dead_letter(Engine *e, EngRun *r, uint32_t ni)
         .attempts = ns->attempts,
         .created_ns = now_unix_ns(),
     };
+    char *clean = eng_scrub(e, d->inputs_json);
+    if (clean) {
+        free(d->inputs_json);
+        d->inputs_json = clean;
+    }
     eng_pack_failure(&ns->failure, &d->failure);
     log_warn(&(LogCtx){.run = r->id, .node = r->wf->nodes[ni].id, .tenant = r->tenant},
              "node failed after %u attempts, dead letter %s: %s", ns->attempts, d->id,
@@ -203,7 +213,12 @@ void eng_node_failed(Engine *e, EngRun *r, uint32_t ni, EngFailure *f, const Sbx
 {
     EngNodeState *ns = &r->ns[ni];
     const EngNode *n = &r->wf->nodes[ni];
+    char *clean = eng_scrub(e, f->message);
 
+    if (clean) {
+        free(f->message);
+        f->message = clean;
+    }
     if (usage)
         ns->usage = *usage;
     if (r->cancelling || f->kind == FK(CANCELLED)) {
@@ -271,10 +286,9 @@ void eng_run_maybe_finish(Engine *e, EngRun *r)
 {
     if (r->finished_ns || r->n_terminal < r->wf->n_nodes || r->n_running > 0)
         return;
-    if (r->status == RS_QUEUED)
-        atomic_fetch_sub(&e->stat_queued, 1);
     r->status = r->cancelling ? r->final_status : RS_SUCCEEDED;
     r->finished_ns = now_unix_ns();
+    eng_tenant_run_done(e, r);
     eng_run_dirty(e, r);
     EngEventArgs a = {.node = -1, .failure = r->cancelling ? &r->failure : NULL};
     if (r->status == RS_SUCCEEDED) {

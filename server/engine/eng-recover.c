@@ -117,9 +117,8 @@ static void resume_one(Engine *e, const char *id)
     if (!r)
         return;
     eng_runs_add(e, r);
-    if (r->status == RS_QUEUED)
-        eng_start_run(e, r);
-    else
+    eng_tenant_admit(e, r);
+    if (r->status == RS_RUNNING)
         requeue(e, r);
     log_info(&(LogCtx){.run = r->id, .tenant = r->tenant}, "resuming run after restart (%zu of %zu nodes done)",
              r->n_terminal, r->wf->n_nodes);

@@ -8,35 +8,50 @@
 #include "server/engine/eng-data.h"
 #include "server/engine/eng-internal.h"
 
-static void ring_insert(Engine *e, EngRun *r)
+/* Two levels of round-robin, each a circular doubly-linked list: tenants
+ * with ready nodes, and within a tenant its runs with ready nodes. */
+#define RING_INSERT(head, x, flag)                      \
+    do {                                                \
+        if ((x)->flag)                                  \
+            break;                                      \
+        if (!(head)) {                                  \
+            (x)->ring_next = (x)->ring_prev = (x);      \
+            (head) = (x);                               \
+        } else {                                        \
+            (x)->ring_prev = (head)->ring_prev;         \
+            (x)->ring_next = (head);                    \
+            (head)->ring_prev->ring_next = (x);         \
+            (head)->ring_prev = (x);                    \
+        }                                               \
+        (x)->flag = true;                               \
+    } while (0)
+
+#define RING_REMOVE(head, x, flag)                          \
+    do {                                                    \
+        if (!(x)->flag)                                     \
+            break;                                          \
+        if ((x)->ring_next == (x))                          \
+            (head) = NULL;                                  \
+        else {                                              \
+            (x)->ring_prev->ring_next = (x)->ring_next;     \
+            (x)->ring_next->ring_prev = (x)->ring_prev;     \
+            if ((head) == (x))                              \
+                (head) = (x)->ring_next;                    \
+        }                                                   \
+        (x)->flag = false;                                  \
+    } while (0)
+
+static bool tenant_has_room(const EngTenant *t)
 {
-    if (r->in_ring)
-        return;
-    if (!e->ring) {
-        r->ring_next = r->ring_prev = r;
-        e->ring = r;
-    } else {
-        r->ring_prev = e->ring->ring_prev;
-        r->ring_next = e->ring;
-        e->ring->ring_prev->ring_next = r;
-        e->ring->ring_prev = r;
-    }
-    r->in_ring = true;
+    return !t->quota.max_running_nodes || t->running_nodes < t->quota.max_running_nodes;
 }
 
-static void ring_remove(Engine *e, EngRun *r)
+/* Puts a tenant with ready runs back in the scheduling ring (after one of
+ * its attempts ended, or a node became ready). */
+void eng_tenant_wake(Engine *e, EngTenant *t)
 {
-    if (!r->in_ring)
-        return;
-    if (r->ring_next == r)
-        e->ring = NULL;
-    else {
-        r->ring_prev->ring_next = r->ring_next;
-        r->ring_next->ring_prev = r->ring_prev;
-        if (e->ring == r)
-            e->ring = r->ring_next;
-    }
-    r->in_ring = false;
+    if (t->ring && tenant_has_room(t))
+        RING_INSERT(e->tenant_ring, t, in_ring);
 }
 
 void eng_ready_push(Engine *e, EngRun *r, uint32_t ni)
@@ -45,7 +60,10 @@ void eng_ready_push(Engine *e, EngRun *r, uint32_t ni)
         return;
     r->ns[ni].queued = true;
     r->ready[(r->ready_head + r->ready_len++) % r->wf->n_nodes] = ni;
-    ring_insert(e, r);
+    if (!r->t)
+        r->t = eng_tenant_get(e, r->tenant);
+    RING_INSERT(r->t->ring, r, in_ring);
+    eng_tenant_wake(e, r->t);
 }
 
 static bool ready_pop(EngRun *r, uint32_t *ret)
@@ -169,24 +187,34 @@ static void start_attempt(Engine *e, EngRun *r, uint32_t ni)
     fill_limits(e, n, &req.limits);
     ns->attempt_id = req.id;
     r->n_running++;
+    r->t->running_nodes++;
     e->running++;
     push_spawn(e, &req);
 }
 
+/* Starts one attempt of the next run of the next tenant, round-robin at
+ * both levels, until the workers are busy or nothing is ready. */
 void eng_schedule(Engine *e)
 {
-    while (e->ring && e->running < e->cfg.max_workers && e->n_free_attempts > 0) {
-        EngRun *r = e->ring;
+    while (e->tenant_ring && e->running < e->cfg.max_workers && e->n_free_attempts > 0) {
+        EngTenant *t = e->tenant_ring;
+        EngRun *r = t->ring;
         uint32_t ni;
+        if (!r || !tenant_has_room(t)) {
+            RING_REMOVE(e->tenant_ring, t, in_ring);
+            continue;
+        }
         if (r->cancelling || r->status != RS_RUNNING || !ready_pop(r, &ni)) {
-            ring_remove(e, r);
+            RING_REMOVE(t->ring, r, in_ring);
             continue;
         }
         start_attempt(e, r, ni);
         if (r->ready_len == 0)
-            ring_remove(e, r);
-        else if (e->ring == r)
-            e->ring = r->ring_next;
+            RING_REMOVE(t->ring, r, in_ring);
+        else if (t->ring == r)
+            t->ring = r->ring_next;
+        if (e->tenant_ring == t)
+            e->tenant_ring = t->ring_next;
     }
     atomic_store(&e->stat_running, e->running);
 }

@@ -24,20 +24,6 @@ typedef struct Engine Engine;
  * string is owned by the source. */
 typedef const char *(*EngSecretFn)(const char *tenant, const char *name, void *userdata);
 
-typedef struct EngConfig {
-    Store *store;
-    SbxPool *sbx;
-    unsigned max_workers;   /* concurrent attempts over all runs */
-    EngLimits limits;       /* validation limits and node defaults */
-    uint32_t max_output_mb; /* per attempt */
-    EngSecretFn secret;
-    void *secret_userdata;
-    /* Circuit breakers: consecutive failures that open a circuit, and the
-     * time it stays open before one trial attempt (half-open). */
-    uint32_t circuit_threshold;
-    uint32_t circuit_cooldown_ms;
-} EngConfig;
-
 typedef struct EngCaller {
     const char *user;
     const char *tenant;
@@ -50,6 +36,27 @@ typedef struct EngCaller {
     uint32_t max_queued_runs;
     uint32_t max_running_nodes;
 } EngCaller;
+
+typedef struct EngConfig {
+    Store *store;
+    SbxPool *sbx;
+    unsigned max_workers;   /* concurrent attempts over all runs */
+    EngLimits limits;       /* validation limits and node defaults */
+    uint32_t max_output_mb; /* per attempt */
+    EngSecretFn secret;
+    void *secret_userdata;
+    /* Circuit breakers: consecutive failures that open a circuit, and the
+     * time it stays open before one trial attempt (half-open). */
+    uint32_t circuit_threshold;
+    uint32_t circuit_cooldown_ms;
+    /* The quota of a tenant (NULL: no quotas). */
+    void (*quota)(const char *tenant, EngCaller *ret, void *userdata);
+    void *quota_userdata;
+    /* Rewrites text users see (events, outputs, dead letters) to hide
+     * secret values; returns a new string or NULL when nothing changed. */
+    char *(*scrub)(const char *s);
+} EngConfig;
+
 
 typedef struct EngSubmit {
     const Flowd__V1__Workflow *workflow;

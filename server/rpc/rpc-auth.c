@@ -63,6 +63,7 @@ bool rpc_authorize(RpcCall *c)
 
     if (!cfg->auth) {
         local_caller(&c->caller);
+        c->authenticated = true;
     } else {
         char *token = bearer_token(&c->md, &malformed);
         int r = malformed ? -EACCES : cfg->auth(token, &c->caller, cfg->auth_userdata);
@@ -74,6 +75,7 @@ bool rpc_authorize(RpcCall *c)
                                     : "the token is not valid; ask an admin for a token made with `flowd token create`");
             return false;
         }
+        c->authenticated = r == 0;
     }
     if (!rpc_caller_has(&c->caller, c->def->role)) {
         rpc_fail(c, GRPC_STATUS_PERMISSION_DENIED, "%s needs the %s role; user %s has not got it", c->def->name,

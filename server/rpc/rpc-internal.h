@@ -62,6 +62,7 @@ typedef struct RpcTag {
 typedef struct RpcPending {
     RpcTag tag;
     RpcServer *srv;
+    grpc_server *gs; /* the main server or the health-only one */
     const RpcMethodDef *def;
     void *handle;
     grpc_call *call;
@@ -71,6 +72,16 @@ typedef struct RpcPending {
 } RpcPending;
 
 typedef struct RpcStream RpcStream;
+
+/* The outstanding request for calls to methods a server does not have. */
+typedef struct RpcGeneric {
+    RpcTag tag;
+    RpcServer *srv;
+    grpc_server *gs;
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array md;
+} RpcGeneric;
 
 struct RpcCall {
     RpcServer *srv;
@@ -91,6 +102,8 @@ struct RpcCall {
     grpc_status_code code; /* the status sent, for logs and metrics */
     uint64_t start_mono;
     RpcCaller caller;
+    bool authenticated;
+    char audit_run[64];  /* the run the call was about, for the audit log */
     RpcStream *stream;   /* server-streaming calls */
     bool health_watch;   /* a Health/Watch stream */
     bool health_known;   /* it watches "" or flowd.v1.WorkflowService */
@@ -106,11 +119,13 @@ struct RpcServer {
     unsigned n_threads;
     RpcPending *pending; /* one per method */
     size_t n_pending;
-    /* Unregistered methods. */
-    RpcTag generic_tag;
-    grpc_call *generic_call;
-    grpc_call_details generic_details;
-    grpc_metadata_array generic_md;
+    RpcGeneric generic;
+    /* The plaintext health-only server (RpcConfig.health_listen). */
+    grpc_server *health_server;
+    RpcPending *health_pending;
+    size_t n_health_pending;
+    RpcGeneric health_generic;
+    int health_port;
     RpcTag shutdown_tag;
     atomic_bool shutting_down;
     atomic_bool serving;
@@ -138,6 +153,8 @@ extern const size_t rpc_n_health_methods;
 
 /* rpc-server.c: replies. Each takes the call's mutex itself unless noted. */
 void rpc_call_ref(RpcCall *c);
+/* Names the run a call is about, for the audit log. */
+void rpc_set_run(RpcCall *c, const char *run_id);
 void rpc_call_unref(RpcCall *c);
 /* A unary reply: packs msg (borrowed) and sends it with status OK. */
 void rpc_reply(RpcCall *c, const ProtobufCMessage *msg);

@@ -13,6 +13,8 @@
 
 #include "server/rpc/rpc-internal.h"
 
+static grpc_server *create_server(const RpcConfig *cfg);
+
 void rpc_call_ref(RpcCall *c) { atomic_fetch_add(&c->refs, 1); }
 
 static void call_free(RpcCall *c)
@@ -73,6 +75,31 @@ const char *rpc_status_name(grpc_status_code code)
     return code >= 0 && (size_t)code < sizeof(status_names) / sizeof(status_names[0]) ? status_names[code] : "?";
 }
 
+void rpc_set_run(RpcCall *c, const char *run_id)
+{
+    snprintf(c->audit_run, sizeof(c->audit_run), "%s", run_id ? run_id : "");
+}
+
+static void audit_call(RpcCall *c)
+{
+    const RpcConfig *cfg = &c->srv->cfg;
+    if (!cfg->audit || !c->def)
+        return;
+    char *peer = grpc_call_get_peer(c->call);
+    bool denied = c->code == GRPC_STATUS_UNAUTHENTICATED || c->code == GRPC_STATUS_PERMISSION_DENIED;
+    RpcAuditRecord rec = {
+        .peer = peer,
+        .user = c->authenticated ? c->caller.user : "",
+        .tenant = c->authenticated ? c->caller.tenant : "",
+        .method = c->def->name,
+        .run = c->audit_run,
+        .decision = denied ? "deny" : "allow",
+        .code = rpc_status_name(c->code),
+    };
+    cfg->audit(&rec, cfg->audit_userdata);
+    gpr_free(peer);
+}
+
 /* Starts a send batch: initial metadata if not yet sent, then the message
  * and/or the status. c->mu must be held. */
 static bool start_send(RpcCall *c, grpc_byte_buffer *bb, bool with_status)
@@ -102,6 +129,7 @@ static bool start_send(RpcCall *c, grpc_byte_buffer *bb, bool with_status)
         ops[n].data.send_status_from_server.status_details = &c->status_details;
         n++;
         c->status_sent = true;
+        audit_call(c);
     }
     c->send_bb = bb;
     c->sending = true;
@@ -175,18 +203,17 @@ static bool arm(RpcPending *p)
     p->call = NULL;
     p->payload = NULL;
     grpc_call_error e = grpc_server_request_registered_call(
-        p->srv->server, p->handle, &p->call, &p->deadline, &p->md,
+        p->gs, p->handle, &p->call, &p->deadline, &p->md,
         &p->payload, p->srv->cq, p->srv->cq, &p->tag);
     return e == GRPC_CALL_OK;
 }
 
-static void arm_generic(RpcServer *s)
+static void arm_generic(RpcGeneric *g)
 {
-    grpc_call_details_init(&s->generic_details);
-    grpc_metadata_array_init(&s->generic_md);
-    s->generic_call = NULL;
-    grpc_server_request_call(s->server, &s->generic_call, &s->generic_details, &s->generic_md, s->cq, s->cq,
-                             &s->generic_tag);
+    grpc_call_details_init(&g->details);
+    grpc_metadata_array_init(&g->md);
+    g->call = NULL;
+    grpc_server_request_call(g->gs, &g->call, &g->details, &g->md, g->srv->cq, g->srv->cq, &g->tag);
 }
 
 static RpcCall *call_new(RpcServer *s, const RpcMethodDef *def, grpc_call *gc, grpc_metadata_array *md)
@@ -265,16 +292,18 @@ static void on_new_call(RpcPending *p, bool ok)
     rpc_call_unref(c);
 }
 
-static void on_generic(RpcServer *s, bool ok)
+static void on_generic(RpcGeneric *g, bool ok)
 {
+    RpcServer *s = g->srv;
+
     if (!ok)
         return;
-    char *method = grpc_slice_to_c_string(s->generic_details.method);
-    grpc_call *gc = s->generic_call;
-    grpc_metadata_array md = s->generic_md;
-    grpc_call_details_destroy(&s->generic_details);
+    char *method = grpc_slice_to_c_string(g->details.method);
+    grpc_call *gc = g->call;
+    grpc_metadata_array md = g->md;
+    grpc_call_details_destroy(&g->details);
     if (!atomic_load(&s->shutting_down))
-        arm_generic(s);
+        arm_generic(g);
     RpcCall *c = call_new(s, NULL, gc, &md);
     rpc_fail(c, GRPC_STATUS_UNIMPLEMENTED, "flowd does not implement %s; see flowd.v1.WorkflowService", method);
     gpr_free(method);
@@ -323,7 +352,7 @@ static void *worker(void *arg)
             on_new_call(t->ptr, ev.success);
             break;
         case TAG_NEW_GENERIC:
-            on_generic(s, ev.success);
+            on_generic(t->ptr, ev.success);
             break;
         case TAG_CLOSE:
             on_close(t->ptr);
@@ -339,22 +368,51 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void register_methods(RpcServer *s)
+/* Registers the methods of the given tables on gs; one pending request per
+ * method. */
+static RpcPending *register_methods(RpcServer *s, grpc_server *gs, bool with_workflow, size_t *ret_n)
 {
-    const RpcMethodDef *tables[] = {rpc_workflow_methods, rpc_health_methods};
-    size_t counts[] = {rpc_n_workflow_methods, rpc_n_health_methods};
+    const RpcMethodDef *tables[] = {rpc_health_methods, rpc_workflow_methods};
+    size_t counts[] = {rpc_n_health_methods, with_workflow ? rpc_n_workflow_methods : 0};
+    RpcPending *pending = calloc(counts[0] + counts[1], sizeof(RpcPending));
 
-    s->n_pending = counts[0] + counts[1];
-    s->pending = calloc(s->n_pending, sizeof(RpcPending));
+    *ret_n = counts[0] + counts[1];
     for (size_t t = 0, k = 0; t < 2; t++)
         for (size_t i = 0; i < counts[t]; i++, k++) {
-            RpcPending *p = &s->pending[k];
+            RpcPending *p = &pending[k];
             p->srv = s;
+            p->gs = gs;
             p->def = &tables[t][i];
             p->tag = (RpcTag){TAG_NEW_CALL, p};
-            p->handle = grpc_server_register_method(s->server, p->def->path, NULL,
-                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            p->handle = grpc_server_register_method(gs, p->def->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
         }
+    return pending;
+}
+
+static void arm_all(RpcServer *s, RpcPending *pending, size_t n, RpcGeneric *g, grpc_server *gs)
+{
+    for (size_t i = 0; i < n; i++)
+        arm(&pending[i]);
+    *g = (RpcGeneric){.tag = {TAG_NEW_GENERIC, g}, .srv = s, .gs = gs};
+    arm_generic(g);
+}
+
+static int start_health_server(RpcServer *s, const RpcConfig *cfg, char *err, size_t err_size)
+{
+    s->health_server = create_server(cfg);
+    grpc_server_register_completion_queue(s->health_server, s->cq, NULL);
+    s->health_pending = register_methods(s, s->health_server, false, &s->n_health_pending);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    s->health_port = grpc_server_add_http2_port(s->health_server, cfg->health_listen, creds);
+    grpc_server_credentials_release(creds);
+    if (s->health_port == 0) {
+        snprintf(err, err_size, "cannot listen on %s (FLOWD_HEALTH_LISTEN): the address is in use or invalid",
+                 cfg->health_listen);
+        return -EADDRINUSE;
+    }
+    grpc_server_start(s->health_server);
+    arm_all(s, s->health_pending, s->n_health_pending, &s->health_generic, s->health_server);
+    return 0;
 }
 
 static grpc_server_credentials *server_creds(const RpcConfig *cfg)
@@ -395,7 +453,7 @@ int rpc_start(const RpcConfig *cfg, RpcServer **ret, char *err, size_t err_size)
     s->server = create_server(cfg);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    register_methods(s);
+    s->pending = register_methods(s, s->server, true, &s->n_pending);
     grpc_server_credentials *creds = server_creds(cfg);
     s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
     grpc_server_credentials_release(creds);
@@ -410,11 +468,10 @@ int rpc_start(const RpcConfig *cfg, RpcServer **ret, char *err, size_t err_size)
         return -EADDRINUSE;
     }
     grpc_server_start(s->server);
-    s->generic_tag = (RpcTag){TAG_NEW_GENERIC, s};
     s->shutdown_tag = (RpcTag){TAG_SHUTDOWN, s};
-    for (size_t i = 0; i < s->n_pending; i++)
-        arm(&s->pending[i]);
-    arm_generic(s);
+    arm_all(s, s->pending, s->n_pending, &s->generic, s->server);
+    if (cfg->health_listen && start_health_server(s, cfg, err, err_size) < 0)
+        log_error(NULL, "%s", err); /* the main port still serves health */
     rpc_pump_start(s);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     s->n_threads = cfg->threads ? cfg->threads : (unsigned)(ncpu > 2 ? ncpu * 2 : 4);
@@ -438,10 +495,14 @@ void rpc_shutdown(RpcServer *s, uint32_t grace_ms)
     atomic_store(&s->shutting_down, true);
     rpc_set_serving(s, false);
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+    if (s->health_server)
+        grpc_server_shutdown_and_notify(s->health_server, s->cq, &s->shutdown_tag);
     /* Wait for open calls to end on their own, then cancel the rest. */
     for (uint32_t waited = 0; atomic_load(&s->live_calls) > 0 && waited < grace_ms; waited += 20)
         usleep(20000);
     grpc_server_cancel_all_calls(s->server);
+    if (s->health_server)
+        grpc_server_cancel_all_calls(s->health_server);
     for (int i = 0; i < 100 && atomic_load(&s->live_calls) > 0; i++)
         usleep(10000);
 }
@@ -452,6 +513,9 @@ RpcServer *rpc_free(RpcServer *s)
         return NULL;
     rpc_pump_stop(s);
     grpc_server_destroy(s->server);
+    if (s->health_server)
+        grpc_server_destroy(s->health_server);
+    free(s->health_pending);
     grpc_completion_queue_shutdown(s->cq);
     for (unsigned i = 0; i < s->n_threads; i++)
         pthread_join(s->threads[i], NULL);

@@ -101,6 +101,7 @@ static void submit_run(RpcCall *c, const ProtobufCMessage *m)
 
     if (submit(c, (const void *)m, &id, &dedup) < 0)
         return;
+    rpc_set_run(c, id);
     resp.run_id = id;
     resp.deduplicated = dedup;
     rpc_reply(c, &resp.base);
@@ -113,6 +114,7 @@ static void execute_run(RpcCall *c, const ProtobufCMessage *m)
 
     if (submit(c, (const void *)m, &id, &dedup) < 0)
         return;
+    rpc_set_run(c, id);
     rpc_stream_run(c, id, 0);
 }
 
@@ -123,6 +125,7 @@ static int load_run(RpcCall *c, const char *id, StoreRun **ret, StoreNode **node
     StoreNode *tmp_nodes = NULL;
     size_t tmp_n = 0;
 
+    rpc_set_run(c, id);
     if (!id || !*id) {
         rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "run_id is empty; pass the id SubmitRun returned");
         return -EINVAL;

@@ -23,6 +23,19 @@ typedef struct RpcCaller {
  * token is NULL when the call carried none. */
 typedef int (*RpcAuthFn)(const char *token, RpcCaller *ret, void *userdata);
 
+/* One record per finished call, for the audit log. */
+typedef struct RpcAuditRecord {
+    const char *peer;
+    const char *user;
+    const char *tenant;
+    const char *method;
+    const char *run;
+    const char *decision; /* "allow" or "deny" */
+    const char *code;
+} RpcAuditRecord;
+
+typedef void (*RpcAuditFn)(const RpcAuditRecord *rec, void *userdata);
+
 typedef struct RpcConfig {
     const char *listen;   /* "127.0.0.1:50051" */
     unsigned threads;     /* completion-queue workers; 0 = auto */
@@ -38,6 +51,11 @@ typedef struct RpcConfig {
     const char *tls_cert_pem; /* NULL: plaintext */
     const char *tls_key_pem;
     const char *tls_client_ca_pem;
+    /* A plaintext listener serving only grpc.health.v1.Health (Kubernetes'
+     * grpc probes speak plaintext); NULL: none. */
+    const char *health_listen;
+    RpcAuditFn audit;
+    void *audit_userdata;
 } RpcConfig;
 
 typedef struct RpcServer RpcServer;

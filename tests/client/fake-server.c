@@ -39,10 +39,18 @@ typedef struct Call {
     uint64_t seq;
 } Call;
 
+/* The next event of the call being served. The shutdown notice can land
+ * while a call is still closing; keep it for fake_server_stop(). */
 static grpc_event next(FakeServer *s) {
-    return grpc_completion_queue_next(
-        s->cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(10, GPR_TIMESPAN)),
-        NULL);
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(
+            s->cq,
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(10, GPR_TIMESPAN)),
+            NULL);
+        if (ev.type != GRPC_OP_COMPLETE || ev.tag != TAG_SHUTDOWN)
+            return ev;
+        s->shutdown_seen = true;
+    }
 }
 
 /* Waits for TAG_OP; the close op may land meanwhile. */

@@ -32,6 +32,10 @@ check() {
     if _check_out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$_check_out"; fi
 }
 
+# has PATTERN TEXT / lacks PATTERN TEXT: grep -E on a string.
+has() { grep -Eq -- "$1" <<<"$2"; }
+lacks() { ! grep -Eq -- "$1" <<<"$2"; }
+
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 need_root() {

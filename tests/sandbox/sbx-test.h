@@ -102,7 +102,8 @@ static inline void t_on_event(const SbxEvent *ev, void *userdata) {
         snprintf(r->syscall, sizeof(r->syscall), "%s", res->syscall);
         snprintf(r->message, sizeof(r->message), "%s", res->message);
         r->output = malloc(res->output_len + 1);
-        memcpy(r->output, res->output, res->output_len);
+        if (res->output_len)
+            memcpy(r->output, res->output, res->output_len);
         r->output[res->output_len] = '\0';
         r->output_len = res->output_len;
         r->usage = res->usage;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,6 +153,18 @@ static int bi_env_probe(void) {
     return write(1, out, (size_t)len) == len ? 0 : 1;
 }
 
+/* Scans this process's initial stack (argv and environment strings, up to
+ * the exec file name the kernel puts last) for the server's secret. */
+static int bi_scan_secret(void) {
+    const char *lo = program_invocation_name;
+    const char *hi = (const char *)getauxval(AT_EXECFN);
+    bool found = false;
+    for (const char *p = lo; hi > lo && p + 7 <= hi && !found; p++)
+        found = memcmp(p, "hun" "ter2", 7) == 0;
+    const char *out = found ? "{\"found\":true}" : "{\"found\":false}";
+    return write(1, out, strlen(out)) > 0 ? 0 : 1;
+}
+
 static int bi_progress_spam(void) {
     char line[64];
     for (int i = 0; i < 2000; i++) {
@@ -169,7 +182,7 @@ static int bi_ignore_input(void) {
 enum {
     B_NOOP, B_SPIN_FOREVER, B_SPIN_1S, B_SOCKET, B_OPEN, B_MOUNT, B_SETUID0, B_KILL_INIT,
     B_MEMORY_BOMB, B_STDOUT_FLOOD, B_STDERR_FLOOD, B_OUTPUT_N, B_SEGV, B_EXIT3, B_SLEEP,
-    B_MMAP_EXEC, B_ENV_PROBE, B_PROGRESS_SPAM, B_IGNORE_INPUT,
+    B_MMAP_EXEC, B_ENV_PROBE, B_PROGRESS_SPAM, B_IGNORE_INPUT, B_SCAN_SECRET,
 };
 
 static const SbxBuiltin builtins[] = {
@@ -192,6 +205,7 @@ static const SbxBuiltin builtins[] = {
     [B_ENV_PROBE] = {"env_probe", bi_env_probe, SBX_PROFILE_COMPUTE},
     [B_PROGRESS_SPAM] = {"progress_spam", bi_progress_spam, SBX_PROFILE_COMPUTE},
     [B_IGNORE_INPUT] = {"ignore_input", bi_ignore_input, SBX_PROFILE_COMPUTE},
+    [B_SCAN_SECRET] = {"scan_secret", bi_scan_secret, SBX_PROFILE_COMPUTE},
 };
 
 /* ---- health checks after every case ---- */
@@ -641,6 +655,20 @@ static void test_hostile_getenv_secret(void **state) {
     assert_healthy();
 }
 
+/* The secret is in this test's initial environment (main() re-executes
+ * itself to put it there), as a server's would be. A built-in is a copy of
+ * its zygote, so the zygote must not be a copy of the server. */
+static void test_hostile_secret_in_memory(void **state) {
+    (void)state;
+    SKIP_IF_NO_POOL();
+    TRun r;
+    run_builtin(B_SCAN_SECRET, NULL, NULL, &r);
+    T_EXPECT(&r, SBX_OK);
+    assert_string_equal(r.output, "{\"found\":false}");
+    t_run_free(&r);
+    assert_healthy();
+}
+
 static void test_hostile_python_execve_shell(void **state) {
     (void)state;
     SKIP_IF_NO_POOL();
@@ -705,6 +733,12 @@ static void test_hostile_python_scratch_writes(void **state) {
 static void test_hostile_segv(void **state) {
     (void)state;
     SKIP_IF_NO_POOL();
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan keeps its own SIGSEGV handler, whose report needs syscalls the
+     * compute profile refuses: the crash turns into a violation. */
+    fprintf(stderr, "skipped: ASan owns SIGSEGV in its processes\n");
+    skip();
+#endif
     TRun r;
     run_builtin(B_SEGV, NULL, NULL, &r);
     T_EXPECT(&r, SBX_SIGNALED);
@@ -769,7 +803,6 @@ static int group_setup(void **state) {
     skip_reason = t_cgroup_unavailable();
     if (skip_reason)
         return 0;
-    setenv("FLOWD_TEST_SECRET", "hunter2", 1);
     SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 2, .max_children = 8,
                      .cgroup_name = CG_NAME, .scratch_root = "/tmp/flowd-sbx-hostile",
                      .builtins = builtins, .n_builtins = ELEMENTSOF(builtins)};
@@ -791,6 +824,12 @@ static int group_teardown(void **state) {
 
 int main(int argc, char **argv) {
     sbx_zygote_maybe_run(argc, argv, builtins, ELEMENTSOF(builtins));
+    if (!getenv("FLOWD_TEST_SECRET")) {
+        setenv("FLOWD_TEST_SECRET", "hun" "ter2", 1);
+        execv("/proc/self/exe", argv);
+        perror("execv");
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_fork_bomb),
         cmocka_unit_test(test_hostile_python_fork),
@@ -816,6 +855,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_hostile_setsid_grandchild),
         cmocka_unit_test(test_hostile_read_server_environ),
         cmocka_unit_test(test_hostile_getenv_secret),
+        cmocka_unit_test(test_hostile_secret_in_memory),
         cmocka_unit_test(test_hostile_python_execve_shell),
         cmocka_unit_test(test_hostile_thread_forbidden_syscall),
         cmocka_unit_test(test_hostile_never_reads_input),
