@@ -31,6 +31,7 @@ typedef struct Flowd {
     char *tls_cert;
     char *tls_key;
     char *tls_client_ca;
+    char *scratch; /* node scratch root */
     SbxPool *sbx;
     SbxInfo sbx_info;
     Store *store;
@@ -113,7 +114,7 @@ static int start_sandbox(Flowd *f)
 {
     size_t n_builtins;
     const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
-    _cleanup_free_ char *scratch = scratch_root(f);
+    char *scratch = f->scratch = scratch_root(f);
     SbxConfig sc = {
         .mode = strcmp(f->cfg.sandbox, "rlimit") == 0 ? SBX_MODE_RLIMIT : SBX_MODE_CGROUP,
         .uid = f->cfg.sandbox_uid,
@@ -336,6 +337,9 @@ static void free_all(Flowd *f)
     free(f->tls_cert);
     free(f->tls_key);
     free(f->tls_client_ca);
+    if (f->scratch && strncmp(f->scratch, "/tmp/flowd-scratch-", 19) == 0)
+        rmdir(f->scratch); /* the fallback root, empty once every attempt ended */
+    free(f->scratch);
     config_free(&f->cfg);
 }
 

@@ -162,6 +162,10 @@ static void on_done(Engine *e, EngRun *r, uint32_t ni, EngMsg *m)
     SbxResult *res = &m->result;
 
     eng_attempt_release(e, m->attempt_id);
+    /* Killed by a shutdown past its grace period: the node stays RUNNING in
+     * the store and runs again when the server restarts. */
+    if (atomic_load(&e->draining) && res->outcome == SBX_CANCELLED && !r->cancelling)
+        return;
     if (res->outcome == SBX_OK) {
         json_t *out = parse_output(res, &f);
         if (out) {

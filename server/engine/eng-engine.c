@@ -265,6 +265,8 @@ static void *engine_main(void *arg)
 {
     Engine *e = arg;
 
+    /* The first turn schedules what recovery made ready. */
+    turn(e, NULL);
     for (;;) {
         EngMsg *msgs = take_inbox(e);
         pthread_mutex_lock(&e->mu);

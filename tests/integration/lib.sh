@@ -81,7 +81,7 @@ stop_flowd() {
 finish() {
     stop_flowd
     echo "# $PASSED passed, $FAILED failed"
-    rm -rf "$TMP"
+    [[ -n "${KEEP:-}" ]] || rm -rf "$TMP"
     [[ $FAILED -eq 0 ]]
 }
 trap 'stop_flowd' EXIT
