@@ -75,6 +75,10 @@ static const Var vars[] = {
     {"FLOWD_SANDBOX", VAR_CHOICE, S(sandbox), "cgroup", 0, 0, "cgroup|rlimit",
      "cgroup: full confinement (needs cgroup access); rlimit: weaker, no cgroups"},
     {"FLOWD_SANDBOX_UID", VAR_UINT, S(sandbox_uid), "65534", 1, 4294967294u, NULL, "uid/gid node children run as"},
+    {"FLOWD_CIRCUIT_THRESHOLD", VAR_UINT, S(circuit_threshold), "5", 1, 1000, NULL,
+     "consecutive failures that open a circuit breaker"},
+    {"FLOWD_CIRCUIT_COOLDOWN_SECONDS", VAR_UINT, S(circuit_cooldown_seconds), "30", 1, 86400, NULL,
+     "how long an open circuit fails fast before one trial attempt"},
     {"FLOWD_ZYGOTES", VAR_UINT, S(zygotes), "0", 0, 64, NULL, "fork servers (0: one per CPU, at most 4)"},
 };
 

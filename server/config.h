@@ -41,6 +41,8 @@ typedef struct FlowdConfig {
     char *sandbox;
     uint32_t sandbox_uid;
     uint32_t zygotes;
+    uint32_t circuit_threshold;
+    uint32_t circuit_cooldown_seconds;
 } FlowdConfig;
 
 /* Reads and validates the environment. Returns 0, or -EINVAL with the

@@ -189,6 +189,8 @@ static int start_engine(Flowd *f)
         .quota = quota_of,
         .quota_userdata = f->auth,
         .scrub = auth_scrub_global,
+        .circuit_threshold = f->cfg.circuit_threshold,
+        .circuit_cooldown_ms = f->cfg.circuit_cooldown_seconds * 1000u,
     };
     eng_limits_default(&ec.limits);
     ec.limits.default_memory_mb = f->cfg.memory_limit_mb;

@@ -156,10 +156,84 @@ static json_t *parse_output(const SbxResult *res, EngFailure *f)
     return v;
 }
 
-static void on_done(Engine *e, EngRun *r, uint32_t ni, EngMsg *m)
+static void remember(Engine *e, EngRun *r, uint32_t ni, const char *text)
+{
+    const EngNode *n = &r->wf->nodes[ni];
+    if (!n->cache_ttl_s || !r->ns[ni].inputs)
+        return;
+    _cleanup_free_ char *key = eng_cache_key(n, r->ns[ni].inputs);
+    eng_cache_store(e, key, text, n->cache_ttl_s);
+}
+
+static void succeed(Engine *e, EngRun *r, uint32_t ni, json_t *out, char *text, const SbxUsage *usage)
+{
+    eng_circuit_result(e, r, ni, true);
+    if (!text)
+        text = json_dumps(out, JSON_COMPACT);
+    remember(e, r, ni, text);
+    eng_node_succeeded(e, r, ni, out, text, usage);
+}
+
+static void add_usage(SbxUsage *acc, const SbxUsage *u)
+{
+    acc->peak_memory_bytes = u->peak_memory_bytes > acc->peak_memory_bytes ? u->peak_memory_bytes : acc->peak_memory_bytes;
+    acc->cpu_user_us += u->cpu_user_us;
+    acc->cpu_system_us += u->cpu_system_us;
+    acc->wall_us += u->wall_us;
+}
+
+/* One chunk of a batch node ended. The node ends when every chunk has: it
+ * succeeds with the combined output, or fails with the first failure. */
+static void on_chunk_done(Engine *e, EngRun *r, uint32_t ni, uint32_t c, json_t *out, EngFailure *f,
+                          const SbxUsage *usage)
+{
+    EngNodeState *ns = &r->ns[ni];
+    EngBatch *b = ns->batch;
+
+    b->running--;
+    add_usage(&b->usage, usage);
+    if (out && !b->failed) {
+        b->outputs[c] = out;
+        b->done++;
+        char msg[64];
+        snprintf(msg, sizeof(msg), "chunk %u of %u done", c + 1, b->n);
+        eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_PROGRESS), .node = (int)ni, .attempt = ns->attempts,
+                                       .progress = (double)b->done / b->n, .message = msg});
+    } else {
+        json_decref(out);
+        if (!b->failed && f->kind) {
+            b->failed = true;
+            eng_failure_set(&b->failure, f->kind, "chunk %u of %u: %s", c + 1, b->n, f->message ? f->message : "");
+            b->failure.exit_code = f->exit_code;
+            b->failure.signal = f->signal;
+            memcpy(b->failure.syscall, f->syscall, sizeof(f->syscall));
+            for (uint32_t k = 0; k < b->next; k++)
+                if (k != c && !b->outputs[k])
+                    sbx_cancel(e->cfg.sbx, b->attempt_ids[k]);
+        }
+        eng_failure_clear(f);
+    }
+    if (b->running > 0 || (!b->failed && b->done < b->n))
+        return;
+    SbxUsage total = b->usage;
+    if (!b->failed) {
+        json_t *combined = eng_batch_combine(b);
+        ns->batch = eng_batch_free(b);
+        succeed(e, r, ni, combined, NULL, &total);
+        return;
+    }
+    EngFailure first = b->failure;
+    b->failure = (EngFailure){0};
+    ns->batch = eng_batch_free(b);
+    eng_circuit_result(e, r, ni, false);
+    eng_node_failed(e, r, ni, &first, &total);
+}
+
+static void on_done(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, EngMsg *m)
 {
     EngFailure f = {0};
     SbxResult *res = &m->result;
+    json_t *out = NULL;
 
     eng_attempt_release(e, m->attempt_id);
     /* Killed by a shutdown past its grace period: the node stays RUNNING in
@@ -167,20 +241,26 @@ static void on_done(Engine *e, EngRun *r, uint32_t ni, EngMsg *m)
     if (atomic_load(&e->draining) && res->outcome == SBX_CANCELLED && !r->cancelling)
         return;
     if (res->outcome == SBX_OK) {
-        json_t *out = parse_output(res, &f);
-        if (out) {
-            if (r->cancelling) {
-                json_decref(out);
-                eng_failure_set(&f, FK(CANCELLED), "the run was cancelled");
-            } else {
-                char *text = xcalloc(1, res->output_len + 1);
-                memcpy(text, res->output, res->output_len);
-                eng_node_succeeded(e, r, ni, out, text, &res->usage);
-                return;
-            }
+        out = parse_output(res, &f);
+        if (out && r->cancelling) {
+            json_decref(out);
+            out = NULL;
+            eng_failure_set(&f, FK(CANCELLED), "the run was cancelled");
         }
     } else
         classify(&r->ns[ni], res, &f);
+    if (chunk >= 0 && r->ns[ni].batch) {
+        on_chunk_done(e, r, ni, (uint32_t)chunk, out, &f, &res->usage);
+        return;
+    }
+    if (out) {
+        char *text = xcalloc(1, res->output_len + 1);
+        memcpy(text, res->output, res->output_len);
+        succeed(e, r, ni, out, text, &res->usage);
+        return;
+    }
+    if (f.kind != FK(CANCELLED))
+        eng_circuit_result(e, r, ni, false);
     eng_node_failed(e, r, ni, &f, &res->usage);
 }
 
@@ -191,12 +271,13 @@ void eng_handle_sbx(Engine *e, EngMsg *m)
     if (a) {
         EngRun *r = a->run;
         uint32_t ni = a->node;
+        int32_t chunk = a->chunk;
         if (m->sbx_type == SBX_EV_PROGRESS && m->line)
             on_progress(e, r, ni, m->line);
         else if (m->sbx_type == SBX_EV_LOG && m->line)
             on_log(e, r, ni, m->line);
         else if (m->sbx_type == SBX_EV_DONE)
-            on_done(e, r, ni, m);
+            on_done(e, r, ni, chunk, m);
     }
     free(m->line);
     free((char *)m->result.output);

@@ -80,6 +80,7 @@ int eng_new(const EngConfig *cfg, Engine **ret)
     eng_watch_init(e);
     strmap_init(&e->run_index, 64);
     strmap_init(&e->tenant_index, 16);
+    strmap_init(&e->circuit_index, 16);
     e->n_attempt_slots = e->cfg.max_workers;
     e->attempts = xcalloc(e->n_attempt_slots, sizeof(EngAttempt));
     e->free_attempts = xcalloc(e->n_attempt_slots, sizeof(uint32_t));
@@ -459,6 +460,9 @@ Engine *eng_free(Engine *e)
     free(e->stack);
     strmap_free(&e->run_index);
     eng_tenants_free(e);
+    eng_circuits_free(e);
+    eng_cache_clear(e);
+    free(e->cache_puts);
     eng_watch_destroy(e);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);

@@ -202,6 +202,8 @@ static int write_batch(Engine *e, StoreError *err)
     for (size_t i = 0; i < e->n_dead_letters; i++)
         if ((ret = s->ops->dead_letter_put(s, &e->dead_letters[i], err)) < 0)
             goto fail;
+    if ((ret = eng_cache_flush(e, err)) < 0)
+        goto fail;
     if ((ret = s->ops->commit(s, err)) < 0)
         return ret;
     return 0;
@@ -233,13 +235,14 @@ static void batch_done(Engine *e)
     for (size_t i = 0; i < e->n_dead_letters; i++)
         store_dead_letter_clear(&e->dead_letters[i]);
     e->n_dead_letters = 0;
+    eng_cache_clear(e);
 }
 
 int eng_flush(Engine *e)
 {
     StoreError err = {0};
 
-    if (e->n_touched == 0 && e->n_dead_letters == 0)
+    if (e->n_touched == 0 && e->n_dead_letters == 0 && e->n_cache_puts == 0)
         return 0;
     int ret = write_batch(e, &err);
     if (ret < 0) {

@@ -34,6 +34,21 @@ typedef struct EngFailure {
     char syscall[32];
 } EngFailure;
 
+/* A batch node's chunks: each runs as its own attempt; outputs are combined
+ * in chunk order when all have succeeded. */
+typedef struct EngBatch {
+    json_t **inputs;  /* per chunk */
+    json_t **outputs; /* per chunk, NULL until done */
+    uint32_t n;
+    uint32_t next;    /* next chunk to start */
+    uint32_t running;
+    uint32_t done;
+    bool failed;      /* a chunk failed: start no more, cancel the rest */
+    EngFailure failure;
+    SbxUsage usage;   /* summed over chunks */
+    uint64_t *attempt_ids;
+} EngBatch;
+
 typedef struct EngNodeState {
     uint8_t status;
     bool queued;        /* in the run's ready queue */
@@ -50,6 +65,9 @@ typedef struct EngNodeState {
     EngFailure failure;
     SbxUsage usage;
     uint64_t attempt_id; /* while running */
+    EngBatch *batch;     /* while a batch node runs */
+    bool circuit_trial;  /* this attempt is a half-open circuit's trial */
+    bool cached;         /* the output came from the cache */
 } EngNodeState;
 
 typedef struct EngEventBuf {
@@ -138,6 +156,7 @@ typedef struct EngMsg {
 typedef struct EngAttempt {
     EngRun *run; /* NULL when the slot is free */
     uint32_t node;
+    int32_t chunk; /* batch chunk, -1 for a whole node */
     uint32_t gen;
     uint64_t started_mono;
 } EngAttempt;
@@ -221,6 +240,15 @@ struct Engine {
     uint32_t *stack; /* scratch for skip propagation */
     size_t stack_cap;
 
+    /* Circuit breakers by tenant and key (eng-circuit.c). */
+    StrMap circuit_index;
+    struct EngCircuit **circuits;
+    size_t n_circuits;
+    /* Cache writes for the next flush. */
+    struct EngCachePut *cache_puts;
+    size_t n_cache_puts;
+    size_t cache_puts_cap;
+
     /* Counters for eng_stats. */
     atomic_uint stat_active;
     atomic_uint stat_queued;
@@ -302,6 +330,43 @@ const json_t *eng_conn_output(const void *run, uint32_t conn);
 void eng_sbx_event(const SbxEvent *ev, void *userdata);
 void eng_handle_sbx(Engine *e, EngMsg *m);
 void eng_attempt_release(Engine *e, uint64_t attempt_id);
+
+/* eng-batch.c */
+/* Splits the node's batch input into chunks; -EINVAL with a message when the
+ * input is not an array. */
+int eng_batch_split(const EngNode *n, const json_t *inputs, EngBatch **ret, char **ret_err);
+EngBatch *eng_batch_free(EngBatch *b);
+/* Combines chunk outputs in order: arrays concatenated, numbers summed,
+ * other values from the first chunk, plus {"batch": {"chunks", "items"}}. */
+json_t *eng_batch_combine(const EngBatch *b);
+
+/* eng-circuit.c */
+typedef enum EngCircuitState {
+    CIRCUIT_CLOSED,
+    CIRCUIT_HALF_OPEN,
+    CIRCUIT_OPEN,
+    _CIRCUIT_STATE_MAX,
+} EngCircuitState;
+/* May an attempt of this node start? false: fail fast with CIRCUIT_OPEN
+ * (message in ret_msg). Sets ns->circuit_trial for a half-open trial. */
+bool eng_circuit_admit(Engine *e, EngRun *r, uint32_t ni, char **ret_msg);
+void eng_circuit_result(Engine *e, EngRun *r, uint32_t ni, bool success);
+void eng_circuits_free(Engine *e);
+const char *eng_circuit_state_name(EngCircuitState s);
+
+/* eng-cache.c */
+typedef struct EngCachePut {
+    char *key;
+    char *output;
+    uint64_t expires_ns;
+} EngCachePut;
+/* The cache key of a node's attempt: SHA-256 of kind, config and inputs. */
+char *eng_cache_key(const EngNode *n, const json_t *inputs);
+/* A cached output for the key, or NULL. */
+char *eng_cache_lookup(Engine *e, const char *key);
+void eng_cache_store(Engine *e, const char *key, const char *output, uint32_t ttl_s);
+int eng_cache_flush(Engine *e, StoreError *err);
+void eng_cache_clear(Engine *e);
 
 /* eng-timer.c */
 void eng_timer_add(Engine *e, uint64_t due_mono, const char *run_id, int32_t node);

@@ -95,7 +95,7 @@ void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char 
     eng_emit(e, r,
              &(EngEventArgs){.type = EV(NODE_SUCCEEDED), .node = (int)ni, .attempt = ns->attempts,
                              .output_json = ns->output_text, .usage = usage,
-                             .message = ns->fallback ? "fallback applied" : NULL,
+                             .message = ns->fallback ? "fallback applied" : ns->cached ? "cached" : NULL,
                              .failure = ns->fallback ? &ns->failure : NULL});
     resolve_out(e, r, ni);
     eng_run_maybe_finish(e, r);
@@ -254,7 +254,12 @@ void eng_run_cancel(Engine *e, EngRun *r, int kind, const char *message)
     eng_run_dirty(e, r);
     for (size_t i = 0; i < r->wf->n_nodes; i++) {
         EngNodeState *ns = &r->ns[i];
-        if (ns->status == NS_RUNNING)
+        if (ns->status == NS_RUNNING && ns->batch) {
+            ns->batch->failed = true;
+            for (uint32_t k = 0; k < ns->batch->next; k++)
+                if (!ns->batch->outputs[k])
+                    sbx_cancel(e->cfg.sbx, ns->batch->attempt_ids[k]);
+        } else if (ns->status == NS_RUNNING)
             sbx_cancel(e->cfg.sbx, ns->attempt_id);
         else if (ns->status == NS_PENDING) {
             ns->status = NS_CANCELLED;

@@ -32,6 +32,7 @@ void eng_run_free(EngRun *r)
         free(r->ns[i].output_text);
         json_decref(r->ns[i].inputs);
         free(r->ns[i].last_log);
+        eng_batch_free(r->ns[i].batch);
         eng_failure_clear(&r->ns[i].failure);
     }
     store_events_free(r->events.items, r->events.len);

@@ -73,7 +73,7 @@ static bool ready_pop(EngRun *r, uint32_t *ret)
         r->ready_head = (r->ready_head + 1) % r->wf->n_nodes;
         r->ready_len--;
         r->ns[ni].queued = false;
-        if (r->ns[ni].status == NS_PENDING) {
+        if (r->ns[ni].status == NS_PENDING || (r->ns[ni].status == NS_RUNNING && r->ns[ni].batch)) {
             *ret = ni;
             return true;
         }
@@ -98,13 +98,14 @@ void eng_start_run(Engine *e, EngRun *r)
     eng_run_maybe_finish(e, r);
 }
 
-static uint64_t attempt_alloc(Engine *e, EngRun *r, uint32_t ni)
+static uint64_t attempt_alloc(Engine *e, EngRun *r, uint32_t ni, int32_t chunk)
 {
     uint32_t slot = e->free_attempts[--e->n_free_attempts];
     EngAttempt *a = &e->attempts[slot];
 
     a->run = r;
     a->node = ni;
+    a->chunk = chunk;
     a->gen++;
     a->started_mono = now_mono_ns();
     return ((uint64_t)a->gen << 32) | slot;
@@ -153,14 +154,99 @@ static void fill_limits(Engine *e, const EngNode *n, SbxLimits *l)
     };
 }
 
-/* Assembles the inputs and queues the sandbox request; a mapping that does
- * not resolve fails the node at once with INVALID_INPUT. */
-static void start_attempt(Engine *e, EngRun *r, uint32_t ni)
+/* Queues the sandbox request for one attempt (or one batch chunk). */
+static uint64_t launch(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, const json_t *inputs)
 {
     const EngNode *n = &r->wf->nodes[ni];
     EngNodeState *ns = &r->ns[ni];
+    json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config",
+                                 n->config, "inputs", inputs);
+    SbxRequest req = {0};
+
+    if (chunk >= 0)
+        json_object_set_new(envelope, "chunk", json_integer(chunk));
+    nodes_fill_request(n->kind, &req);
+    char *text = json_dumps(envelope, JSON_COMPACT);
+    json_decref(envelope);
+    req.id = attempt_alloc(e, r, ni, chunk);
+    req.input = text;
+    req.input_len = strlen(text);
+    req.env = build_env(e, r, n);
+    fill_limits(e, n, &req.limits);
+    r->n_running++;
+    r->t->running_nodes++;
+    e->running++;
+    push_spawn(e, &req);
+    return req.id;
+}
+
+/* Fails the attempt before anything runs: a mapping that does not resolve
+ * (INVALID_INPUT) or an open circuit (CIRCUIT_OPEN). */
+static void fail_now(Engine *e, EngRun *r, uint32_t ni, int kind, const char *msg)
+{
+    EngFailure f = {0};
+    eng_failure_set(&f, kind, "%s", msg);
+    eng_node_failed(e, r, ni, &f, NULL);
+}
+
+/* A cache hit: the node succeeds at once with the stored output. */
+static bool try_cache(Engine *e, EngRun *r, uint32_t ni)
+{
+    const EngNode *n = &r->wf->nodes[ni];
+    EngNodeState *ns = &r->ns[ni];
+
+    if (!n->cache_ttl_s)
+        return false;
+    _cleanup_free_ char *key = eng_cache_key(n, ns->inputs);
+    char *hit = eng_cache_lookup(e, key);
+    json_t *out = hit ? json_loads(hit, 0, NULL) : NULL;
+    if (!out) {
+        free(hit);
+        return false;
+    }
+    ns->cached = true;
+    eng_node_succeeded(e, r, ni, out, hit, NULL);
+    return true;
+}
+
+static void start_batch(Engine *e, EngRun *r, uint32_t ni)
+{
+    EngNodeState *ns = &r->ns[ni];
     _cleanup_free_ char *err = NULL;
 
+    if (eng_batch_split(&r->wf->nodes[ni], ns->inputs, &ns->batch, &err) < 0) {
+        fail_now(e, r, ni, FK(INVALID_INPUT), err);
+        return;
+    }
+    eng_ready_push(e, r, ni);
+}
+
+/* Starts the next chunk of a running batch node; pushes the node again
+ * while chunks remain, so chunks take workers like any other attempt. */
+static void start_chunk(Engine *e, EngRun *r, uint32_t ni)
+{
+    EngBatch *b = r->ns[ni].batch;
+    uint32_t c = b->next++;
+
+    b->running++;
+    b->attempt_ids[c] = launch(e, r, ni, (int32_t)c, b->inputs[c]);
+    if (b->next < b->n)
+        eng_ready_push(e, r, ni);
+}
+
+/* A node's attempt begins: inputs are assembled, then the circuit, the
+ * cache and batching decide what runs. */
+static void start_node(Engine *e, EngRun *r, uint32_t ni)
+{
+    const EngNode *n = &r->wf->nodes[ni];
+    EngNodeState *ns = &r->ns[ni];
+    _cleanup_free_ char *err = NULL, *open_msg = NULL;
+
+    if (ns->status == NS_RUNNING && ns->batch) {
+        if (!ns->batch->failed && ns->batch->next < ns->batch->n)
+            start_chunk(e, r, ni);
+        return;
+    }
     json_t *inputs = eng_assemble_inputs(r->wf, ni, eng_conn_output, r, json_object_get(r->inputs, n->id), &err);
     ns->attempts++;
     ns->status = NS_RUNNING;
@@ -168,28 +254,16 @@ static void start_attempt(Engine *e, EngRun *r, uint32_t ni)
     ns->inputs = inputs;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_STARTED), .node = (int)ni, .attempt = ns->attempts});
-    if (!inputs) {
-        EngFailure f = {0};
-        eng_failure_set(&f, FK(INVALID_INPUT), "%s", err);
-        eng_node_failed(e, r, ni, &f, NULL);
+    if (!inputs)
+        fail_now(e, r, ni, FK(INVALID_INPUT), err);
+    else if (try_cache(e, r, ni))
         return;
-    }
-    json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config",
-                                 n->config, "inputs", inputs);
-    SbxRequest req = {0};
-    nodes_fill_request(n->kind, &req);
-    char *text = json_dumps(envelope, JSON_COMPACT);
-    json_decref(envelope);
-    req.id = attempt_alloc(e, r, ni);
-    req.input = text;
-    req.input_len = strlen(text);
-    req.env = build_env(e, r, n);
-    fill_limits(e, n, &req.limits);
-    ns->attempt_id = req.id;
-    r->n_running++;
-    r->t->running_nodes++;
-    e->running++;
-    push_spawn(e, &req);
+    else if (!eng_circuit_admit(e, r, ni, &open_msg))
+        fail_now(e, r, ni, FK(CIRCUIT_OPEN), open_msg);
+    else if (n->batch_size)
+        start_batch(e, r, ni);
+    else
+        ns->attempt_id = launch(e, r, ni, -1, inputs);
 }
 
 /* Starts one attempt of the next run of the next tenant, round-robin at
@@ -208,7 +282,7 @@ void eng_schedule(Engine *e)
             RING_REMOVE(t->ring, r, in_ring);
             continue;
         }
-        start_attempt(e, r, ni);
+        start_node(e, r, ni);
         if (r->ready_len == 0)
             RING_REMOVE(t->ring, r, in_ring);
         else if (t->ring == r)

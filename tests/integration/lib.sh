@@ -33,8 +33,8 @@ check() {
 }
 
 # has PATTERN TEXT / lacks PATTERN TEXT: grep -E on a string.
-has() { grep -Eq -- "$1" <<<"$2"; }
-lacks() { ! grep -Eq -- "$1" <<<"$2"; }
+has() { grep -Ezq -- "$1" <<<"$2"; }
+lacks() { ! grep -Ezq -- "$1" <<<"$2"; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
