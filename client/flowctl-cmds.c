@@ -100,6 +100,12 @@ int fctl_connect(const FctlArgs *a, FcClient **ret) {
 int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing) {
     switch (err->status) {
     case FC_STATUS_UNAVAILABLE:
+        if (strncmp(err->message, "flowd: ", 7) == 0) {
+            /* The server answered: it cannot take the request right now. */
+            fprintf(stderr, "flowctl: the flowd server at %s cannot %s right now: %s\n", a->addr, doing,
+                    err->message + 7);
+            return FCTL_EXIT_UNREACHABLE;
+        }
         fprintf(stderr,
                 "flowctl: cannot reach the flowd server at %s: %s\n"
                 "  Is flowd running there? Start it with `flowd` (it listens on FLOWD_LISTEN,\n"

@@ -137,8 +137,7 @@ static int parse_var(const Var *v, const char *s, FlowdConfig *cfg, char *err, s
             return fail(err, size, v, s, "expected host:port (e.g. 127.0.0.1:50051) or unix:PATH");
         break;
     default:
-        if (!*s)
-            return fail(err, size, v, s, "must not be empty; unset it to use the default");
+        break;
     }
     free(*(char **)field);
     *(char **)field = xstrdup(s);
@@ -163,7 +162,9 @@ int config_load(FlowdConfig *cfg, char *err, size_t size)
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
         const char *value = getenv(vars[i].name);
-        const char *s = value ? value : vars[i].def;
+        /* Empty means unset: a Kubernetes ConfigMap cannot leave a key out
+         * as easily as it can leave its value empty. */
+        const char *s = value && *value ? value : vars[i].def;
         if (!s)
             continue;
         if (parse_var(&vars[i], s, cfg, err, size) < 0)

@@ -18,6 +18,8 @@
 #include "server/auth/auth.h"
 #include "server/config.h"
 #include "server/engine/eng.h"
+#include "server/http/http.h"
+#include "server/metrics/met-flowd.h"
 #include "server/nodes/nodes.h"
 #include "server/rpc/rpc.h"
 #include "server/store/store.h"
@@ -37,6 +39,7 @@ typedef struct Flowd {
     Store *store;
     Engine *engine;
     RpcServer *rpc;
+    HttpServer *http;
 } Flowd;
 
 static void usage(FILE *out)
@@ -189,6 +192,7 @@ static int start_engine(Flowd *f)
         .quota = quota_of,
         .quota_userdata = f->auth,
         .scrub = auth_scrub_global,
+        .retention_days = f->cfg.retention_days,
         .circuit_threshold = f->cfg.circuit_threshold,
         .circuit_cooldown_ms = f->cfg.circuit_cooldown_seconds * 1000u,
     };
@@ -293,11 +297,56 @@ static int start_rpc(Flowd *f)
     return r;
 }
 
-static bool healthy(Flowd *f)
+static void readiness(HttpReadiness *ret, void *userdata)
 {
+    Flowd *f = userdata;
     EngStats st;
+
     eng_stats(f->engine, &st);
-    return !st.draining && st.store_ok && sbx_pool_healthy(f->sbx);
+    *ret = (HttpReadiness){
+        .store_writable = st.store_ok,
+        .zygote_alive = sbx_pool_healthy(f->sbx),
+        .draining = st.draining,
+        .sandbox_mode = sbx_mode_name(f->sbx_info.mode),
+    };
+}
+
+static bool ready(Flowd *f)
+{
+    HttpReadiness r;
+    readiness(&r, f);
+    return http_readiness_ok(&r);
+}
+
+static void gauges(MetFlowdGauges *ret, void *userdata)
+{
+    Flowd *f = userdata;
+    EngStats st;
+
+    eng_stats(f->engine, &st);
+    ret->queue_depth = st.queued_runs;
+    ret->active_runs = st.active_runs;
+    ret->running_sandboxes = st.running_attempts;
+    ret->ready = ready(f);
+}
+
+static int start_http(Flowd *f)
+{
+    char err[256] = "";
+    HttpConfig hc = {
+        .listen = f->cfg.http_listen,
+        .registry = met_flowd_registry(),
+        .ready = readiness,
+        .ready_userdata = f,
+    };
+    met_flowd_set_gauges_fn(gauges, f);
+    int r = http_start(&hc, &f->http, err, sizeof(err));
+    if (r < 0)
+        log_error(NULL, "%s", err);
+    else
+        log_info(NULL, "metrics and probes on http://%s (port %d): /metrics /healthz /readyz", f->cfg.http_listen,
+                 http_port(f->http));
+    return r;
 }
 
 /* Waits for SIGTERM or SIGINT, updating health once a second. */
@@ -311,7 +360,7 @@ static void serve(Flowd *f, const sigset_t *mask)
                      f->cfg.shutdown_grace_seconds);
             return;
         }
-        rpc_set_serving(f->rpc, healthy(f));
+        rpc_set_ready(f->rpc, ready(f));
     }
 }
 
@@ -323,6 +372,7 @@ static void shutdown_all(Flowd *f)
         eng_drain(f->engine, f->cfg.shutdown_grace_seconds * 1000u);
     if (f->rpc)
         rpc_shutdown(f->rpc, 2000);
+    f->http = http_stop(f->http);
     f->rpc = rpc_free(f->rpc);
     if (f->engine)
         eng_stop(f->engine);
@@ -396,12 +446,13 @@ static int run_server(Flowd *f)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     grpc_init();
-    if (start_engine(f) < 0 || start_rpc(f) < 0) {
+    if (start_engine(f) < 0 || start_rpc(f) < 0 || start_http(f) < 0) {
         shutdown_all(f);
         grpc_shutdown();
         return 1;
     }
     rpc_set_serving(f->rpc, true);
+    rpc_set_ready(f->rpc, ready(f));
     log_info(NULL, "flowd %s serving on %s (port %d), data in %s", FLOWD_VERSION, f->cfg.listen, rpc_port(f->rpc),
              f->cfg.data_dir);
     serve(f, &mask);
@@ -477,7 +528,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    met_flowd_init(FLOWD_VERSION);
     int rc = run_server(&f);
     free_all(&f);
+    met_flowd_free();
     return rc;
 }

@@ -11,8 +11,6 @@ void eng_sbx_event(const SbxEvent *ev, void *userdata)
     Engine *e = userdata;
     EngMsg *m;
 
-    if (ev->type == SBX_EV_STARTED)
-        return;
     m = xcalloc(1, sizeof(EngMsg));
     m->type = MSG_SBX;
     m->sbx_type = ev->type;
@@ -235,6 +233,10 @@ static void on_done(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, EngMsg *m)
     SbxResult *res = &m->result;
     json_t *out = NULL;
 
+    if (res->outcome == SBX_OOM_KILLED)
+        met_oom_kill();
+    else if (res->outcome == SBX_SANDBOX_VIOLATION)
+        met_sandbox_violation();
     eng_attempt_release(e, m->attempt_id);
     /* Killed by a shutdown past its grace period: the node stays RUNNING in
      * the store and runs again when the server restarts. */
@@ -272,7 +274,9 @@ void eng_handle_sbx(Engine *e, EngMsg *m)
         EngRun *r = a->run;
         uint32_t ni = a->node;
         int32_t chunk = a->chunk;
-        if (m->sbx_type == SBX_EV_PROGRESS && m->line)
+        if (m->sbx_type == SBX_EV_STARTED && a->spawn_mono)
+            met_sandbox_spawn((double)(now_mono_ns() - a->spawn_mono) / 1e9);
+        else if (m->sbx_type == SBX_EV_PROGRESS && m->line)
             on_progress(e, r, ni, m->line);
         else if (m->sbx_type == SBX_EV_LOG && m->line)
             on_log(e, r, ni, m->line);

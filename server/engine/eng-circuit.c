@@ -62,6 +62,7 @@ bool eng_circuit_admit(Engine *e, EngRun *r, uint32_t ni, char **ret_msg)
     uint64_t now = now_mono_ns();
     if (c->state == CIRCUIT_OPEN && now - c->opened_mono >= cooldown_ns(e) && !c->trial_running) {
         c->state = CIRCUIT_HALF_OPEN;
+        met_circuit_state(c->key, MET_CIRCUIT_HALF_OPEN);
         log_info(&(LogCtx){.run = r->id, .node = n->id, .tenant = r->tenant},
                  "circuit %s half-open: one trial attempt", n->circuit);
     }
@@ -92,6 +93,7 @@ void eng_circuit_result(Engine *e, EngRun *r, uint32_t ni, bool success)
             log_info(&ctx, "circuit %s closed: the trial attempt succeeded", n->circuit);
         c->state = CIRCUIT_CLOSED;
         c->failures = 0;
+        met_circuit_state(c->key, MET_CIRCUIT_CLOSED);
         return;
     }
     c->failures++;
@@ -99,6 +101,7 @@ void eng_circuit_result(Engine *e, EngRun *r, uint32_t ni, bool success)
         log_warn(&ctx, "circuit %s open after %u consecutive failures", n->circuit, c->failures);
         c->state = CIRCUIT_OPEN;
         c->opened_mono = now_mono_ns();
+        met_circuit_state(c->key, MET_CIRCUIT_OPEN);
     }
 }
 

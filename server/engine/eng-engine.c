@@ -98,6 +98,8 @@ static EngMsg *take_inbox(Engine *e)
         uint64_t due = eng_timer_next(e);
         if (e->flush_retry_mono && (!due || e->flush_retry_mono < due))
             due = e->flush_retry_mono;
+        if (e->cfg.retention_days && e->next_purge_mono && (!due || e->next_purge_mono < due))
+            due = e->next_purge_mono;
         if (!due) {
             pthread_cond_wait(&e->cv, &e->mu);
             continue;
@@ -245,6 +247,32 @@ static void finish_messages(EngMsg *first)
     }
 }
 
+/* Retention: finished runs older than retention_days go, a few hundred per
+ * small transaction, a few transactions per minute, so the engine thread is
+ * never held long. */
+static void purge_old_runs(Engine *e)
+{
+    uint64_t now = now_mono_ns();
+    StoreError err = {0};
+    unsigned purged = 0, total = 0;
+
+    if (!e->cfg.retention_days || now < e->next_purge_mono || e->n_touched)
+        return;
+    e->next_purge_mono = now + 60ull * 1000000000ull;
+    uint64_t before = now_unix_ns() - (uint64_t)e->cfg.retention_days * 86400ull * 1000000000ull;
+    for (int i = 0; i < 10; i++) {
+        if (e->cfg.store->ops->purge(e->cfg.store, before, 200, &purged, &err) < 0) {
+            log_warn(NULL, "retention purge failed: %s", err.msg);
+            return;
+        }
+        total += purged;
+        if (purged < 200)
+            break;
+    }
+    if (total)
+        log_info(NULL, "retention: purged %u runs finished more than %u days ago", total, e->cfg.retention_days);
+}
+
 static void turn(Engine *e, EngMsg *msgs)
 {
     handle_submits(e, msgs);
@@ -260,6 +288,7 @@ static void turn(Engine *e, EngMsg *msgs)
     }
     eng_spawn_all(e);
     finish_messages(msgs);
+    purge_old_runs(e);
 }
 
 static void *engine_main(void *arg)

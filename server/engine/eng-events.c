@@ -204,8 +204,10 @@ static int write_batch(Engine *e, StoreError *err)
             goto fail;
     if ((ret = eng_cache_flush(e, err)) < 0)
         goto fail;
+    uint64_t t0 = now_mono_ns();
     if ((ret = s->ops->commit(s, err)) < 0)
         return ret;
+    met_store_write((double)(now_mono_ns() - t0) / 1e9);
     return 0;
 fail:
     s->ops->rollback(s);

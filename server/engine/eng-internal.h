@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "server/engine/eng.h"
+#include "server/metrics/met-flowd.h"
 #include "server/util/log.h"
 
 /* Values of flowd.v1.NodeRun.Status, Run.Status, RunEvent.Type, Failure.Kind. */
@@ -65,6 +66,7 @@ typedef struct EngNodeState {
     EngFailure failure;
     SbxUsage usage;
     uint64_t attempt_id; /* while running */
+    uint64_t first_start_mono; /* the first attempt's start, for metrics */
     EngBatch *batch;     /* while a batch node runs */
     bool circuit_trial;  /* this attempt is a half-open circuit's trial */
     bool cached;         /* the output came from the cache */
@@ -155,6 +157,7 @@ typedef struct EngMsg {
 
 typedef struct EngAttempt {
     EngRun *run; /* NULL when the slot is free */
+    uint64_t spawn_mono; /* when sbx_spawn was called */
     uint32_t node;
     int32_t chunk; /* batch chunk, -1 for a whole node */
     uint32_t gen;
@@ -237,6 +240,7 @@ struct Engine {
     size_t spawns_cap;
     StrBuf *spawn_inputs;
     uint64_t flush_retry_mono;
+    uint64_t next_purge_mono;
     uint32_t *stack; /* scratch for skip propagation */
     size_t stack_cap;
 
@@ -325,6 +329,9 @@ void eng_run_maybe_finish(Engine *e, EngRun *r);
 uint64_t eng_backoff_ms(const EngRetry *p, uint32_t attempt, double unit_random);
 /* The output a connection carries, or NULL when it is dead (EngOutputFn). */
 const json_t *eng_conn_output(const void *run, uint32_t conn);
+
+/* Metrics for a node that reached a terminal status. */
+void eng_node_metric(EngRun *r, uint32_t ni, const char *status);
 
 /* eng-attempt.c */
 void eng_sbx_event(const SbxEvent *ev, void *userdata);

@@ -37,10 +37,18 @@ static void push(Engine *e, size_t *len, uint32_t ni)
     e->stack[(*len)++] = ni;
 }
 
+void eng_node_metric(EngRun *r, uint32_t ni, const char *status)
+{
+    const EngNodeState *ns = &r->ns[ni];
+    double sec = ns->first_start_mono ? (double)(now_mono_ns() - ns->first_start_mono) / 1e9 : -1;
+    met_node_finished(r->wf->nodes[ni].kind->name, status, sec);
+}
+
 static void skip_node(Engine *e, EngRun *r, uint32_t ni)
 {
     EngNodeState *ns = &r->ns[ni];
     ns->status = NS_SKIPPED;
+    eng_node_metric(r, ni, "skipped");
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
@@ -80,6 +88,7 @@ void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char 
     EngNodeState *ns = &r->ns[ni];
 
     ns->status = NS_SUCCEEDED;
+    eng_node_metric(r, ni, "succeeded");
     ns->output = output;
     free(ns->output_text);
     ns->output_text = text ? text : json_dumps(output, JSON_COMPACT);
@@ -136,6 +145,7 @@ static void schedule_retry(Engine *e, EngRun *r, uint32_t ni, const EngFailure *
 
     ns->status = NS_PENDING;
     ns->waiting = true;
+    met_node_retry(n->kind->name);
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
              &(EngEventArgs){.type = EV(NODE_RETRYING), .node = (int)ni, .attempt = ns->attempts, .message = msg,
@@ -169,6 +179,7 @@ static void write_dead_letter(Engine *e, EngRun *r, uint32_t ni)
         d->inputs_json = clean;
     }
     eng_pack_failure(&ns->failure, &d->failure);
+    met_dead_letter();
     log_warn(&(LogCtx){.run = r->id, .node = r->wf->nodes[ni].id, .tenant = r->tenant},
              "node failed after %u attempts, dead letter %s: %s", ns->attempts, d->id,
              ns->failure.message ? ns->failure.message : "");
@@ -192,6 +203,7 @@ static void fail_final(Engine *e, EngRun *r, uint32_t ni, const SbxUsage *usage)
     const EngNode *n = &r->wf->nodes[ni];
 
     ns->status = NS_FAILED;
+    eng_node_metric(r, ni, "failed");
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
@@ -223,6 +235,7 @@ void eng_node_failed(Engine *e, EngRun *r, uint32_t ni, EngFailure *f, const Sbx
         ns->usage = *usage;
     if (r->cancelling || f->kind == FK(CANCELLED)) {
         ns->status = NS_CANCELLED;
+        eng_node_metric(r, ni, "cancelled");
         eng_failure_clear(&ns->failure);
         ns->failure = *f;
         r->n_terminal++;
@@ -306,6 +319,7 @@ void eng_run_maybe_finish(Engine *e, EngRun *r)
         a.message = r->failure.message;
     }
     eng_emit(e, r, &a);
+    met_run_finished(r->tenant, r->status == RS_SUCCEEDED ? "succeeded" : r->status == RS_CANCELLED ? "cancelled" : "failed");
     log_info(&(LogCtx){.run = r->id, .tenant = r->tenant}, "run %s: %s",
              r->status == RS_SUCCEEDED ? "succeeded" : r->status == RS_CANCELLED ? "cancelled" : "failed",
              a.message ? a.message : "");

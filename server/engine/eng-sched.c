@@ -248,6 +248,8 @@ static void start_node(Engine *e, EngRun *r, uint32_t ni)
         return;
     }
     json_t *inputs = eng_assemble_inputs(r->wf, ni, eng_conn_output, r, json_object_get(r->inputs, n->id), &err);
+    if (!ns->first_start_mono)
+        ns->first_start_mono = now_mono_ns();
     ns->attempts++;
     ns->status = NS_RUNNING;
     json_decref(ns->inputs);
@@ -307,6 +309,7 @@ void eng_spawn_all(Engine *e)
 {
     for (size_t i = 0; i < e->n_spawns; i++) {
         SbxRequest *req = &e->spawns[i];
+        e->attempts[(uint32_t)req->id].spawn_mono = now_mono_ns();
         int r = sbx_spawn(e->cfg.sbx, req);
         free_request(req);
         if (r < 0) {

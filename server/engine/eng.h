@@ -49,6 +49,8 @@ typedef struct EngConfig {
      * time it stays open before one trial attempt (half-open). */
     uint32_t circuit_threshold;
     uint32_t circuit_cooldown_ms;
+    /* Finished runs older than this are purged in the background; 0: never. */
+    uint32_t retention_days;
     /* The quota of a tenant (NULL: no quotas). */
     void (*quota)(const char *tenant, EngCaller *ret, void *userdata);
     void *quota_userdata;

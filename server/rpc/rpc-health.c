@@ -16,9 +16,13 @@ static bool known_service(const char *name)
     return !name || !*name || strcmp(name, "flowd.v1.WorkflowService") == 0;
 }
 
-static int current_status(RpcServer *s)
+static bool is_service(const char *name) { return name && strcmp(name, "flowd.v1.WorkflowService") == 0; }
+
+/* "" is the process (liveness), the service also needs readiness. */
+static int current_status(RpcServer *s, bool service)
 {
-    return atomic_load(&s->serving) ? SERVING : NOT_SERVING;
+    bool up = atomic_load(&s->serving) && (!service || atomic_load(&s->ready));
+    return up ? SERVING : NOT_SERVING;
 }
 
 static void health_check(RpcCall *c, const ProtobufCMessage *m)
@@ -31,7 +35,7 @@ static void health_check(RpcCall *c, const ProtobufCMessage *m)
                  req->service);
         return;
     }
-    resp.status = current_status(c->srv);
+    resp.status = current_status(c->srv, is_service(req->service));
     rpc_reply(c, &resp.base);
 }
 
@@ -43,7 +47,7 @@ static void watch_send_locked(RpcCall *c)
 
     if (c->sending || c->closed || c->status_sent)
         return;
-    resp.status = c->health_known ? current_status(c->srv) : SERVICE_UNKNOWN;
+    resp.status = c->health_known ? current_status(c->srv, c->health_service) : SERVICE_UNKNOWN;
     if ((int)resp.status == c->health_sent)
         return;
     size_t len = grpc__health__v1__health_check_response__pack(&resp, buf);
@@ -72,6 +76,7 @@ static void health_watch(RpcCall *c, const ProtobufCMessage *m)
     pthread_mutex_lock(&c->mu);
     c->health_watch = true;
     c->health_known = known_service(req->service);
+    c->health_service = is_service(req->service);
     c->health_sent = -1;
     c->on_send_done = watch_send_done;
     watch_send_locked(c);

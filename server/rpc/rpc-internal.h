@@ -107,6 +107,7 @@ struct RpcCall {
     RpcStream *stream;   /* server-streaming calls */
     bool health_watch;   /* a Health/Watch stream */
     bool health_known;   /* it watches "" or flowd.v1.WorkflowService */
+    bool health_service; /* it watches flowd.v1.WorkflowService */
     int health_sent;     /* the last status sent, -1: none */
     void (*on_send_done)(RpcCall *c, bool ok); /* streams: next step */
 };
@@ -129,6 +130,7 @@ struct RpcServer {
     RpcTag shutdown_tag;
     atomic_bool shutting_down;
     atomic_bool serving;
+    atomic_bool ready;
     atomic_int live_calls;
     int port;
     /* Health Watch streams, under health_mu. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/metrics/met-flowd.h"
 #include "server/rpc/rpc-internal.h"
 
 static grpc_server *create_server(const RpcConfig *cfg);
@@ -83,6 +84,9 @@ void rpc_set_run(RpcCall *c, const char *run_id)
 static void audit_call(RpcCall *c)
 {
     const RpcConfig *cfg = &c->srv->cfg;
+
+    met_grpc_request(c->def ? c->def->path : "unknown", c->code,
+                     (double)(now_mono_ns() - c->start_mono) / 1e9);
     if (!cfg->audit || !c->def)
         return;
     char *peer = grpc_call_get_peer(c->call);
@@ -161,7 +165,16 @@ bool rpc_finish_locked(RpcCall *c, grpc_status_code code, const char *message)
 {
     c->code = code;
     grpc_slice_unref(c->status_details);
-    c->status_details = grpc_slice_from_copied_string(message ? message : "");
+    /* UNAVAILABLE also means "no connection" to clients; a "flowd: " prefix
+     * tells them this one is the server's own answer (draining, store full). */
+    if (code == GRPC_STATUS_UNAVAILABLE && message && strncmp(message, "flowd: ", 7) != 0) {
+        char *m = NULL;
+        if (asprintf(&m, "flowd: %s", message) < 0)
+            m = NULL;
+        c->status_details = grpc_slice_from_copied_string(m ? m : message);
+        free(m);
+    } else
+        c->status_details = grpc_slice_from_copied_string(message ? message : "");
     if (code != GRPC_STATUS_OK)
         log_debug(&(LogCtx){.tenant = c->caller.tenant}, "%s -> %s: %s", c->def ? c->def->name : "?",
                   rpc_status_name(code), message ? message : "");
@@ -229,7 +242,7 @@ static RpcCall *call_new(RpcServer *s, const RpcMethodDef *def, grpc_call *gc, g
     c->tag_close = (RpcTag){TAG_CLOSE, c};
     c->tag_send = (RpcTag){TAG_SEND, c};
     c->status_details = grpc_empty_slice();
-    c->start_mono = (uint64_t)gpr_now(GPR_CLOCK_MONOTONIC).tv_sec;
+    c->start_mono = now_mono_ns();
     atomic_fetch_add(&s->live_calls, 1);
     grpc_op op;
     memset(&op, 0, sizeof(op));
@@ -487,6 +500,12 @@ int rpc_port(const RpcServer *s) { return s->port; }
 void rpc_set_serving(RpcServer *s, bool serving)
 {
     if (atomic_exchange(&s->serving, serving) != serving)
+        rpc_health_broadcast(s);
+}
+
+void rpc_set_ready(RpcServer *s, bool ready)
+{
+    if (atomic_exchange(&s->ready, ready) != ready)
         rpc_health_broadcast(s);
 }
 

@@ -157,6 +157,32 @@ static void watch_run(RpcCall *c, const ProtobufCMessage *m)
     rpc_stream_run(c, req->run_id, req->after_seq);
 }
 
+/* The store keeps nodes by id; users read them in the order the workflow
+ * declares them, which is usually the dependency order. */
+static void order_nodes(const StoreRun *run, StoreNode *nodes, size_t n)
+{
+    Flowd__V1__Workflow *wf = flowd__v1__workflow__unpack(NULL, run->workflow.len, run->workflow.data);
+    StoreNode *sorted = calloc(n ? n : 1, sizeof(StoreNode));
+    bool *used = calloc(n ? n : 1, sizeof(bool));
+    size_t k = 0;
+
+    for (size_t i = 0; wf && i < wf->n_nodes; i++)
+        for (size_t j = 0; j < n; j++)
+            if (!used[j] && strcmp(nodes[j].node_id, wf->nodes[i]->id) == 0) {
+                sorted[k++] = nodes[j];
+                used[j] = true;
+                break;
+            }
+    for (size_t j = 0; j < n; j++)
+        if (!used[j])
+            sorted[k++] = nodes[j];
+    memcpy(nodes, sorted, n * sizeof(StoreNode));
+    free(sorted);
+    free(used);
+    if (wf)
+        flowd__v1__workflow__free_unpacked(wf, NULL);
+}
+
 static void reply_run(RpcCall *c, const char *id)
 {
     StoreRun *run = NULL;
@@ -165,6 +191,8 @@ static void reply_run(RpcCall *c, const char *id)
 
     if (load_run(c, id, &run, &nodes, &n) < 0)
         return;
+    if (n <= 10000)
+        order_nodes(run, nodes, n);
     Flowd__V1__Run *msg = rpc_run_msg(run, nodes, n);
     rpc_reply(c, &msg->base);
     protobuf_c_message_free_unpacked(&msg->base, NULL);

@@ -64,8 +64,11 @@ typedef struct RpcServer RpcServer;
 int rpc_start(const RpcConfig *cfg, RpcServer **ret, char *err, size_t err_size);
 /* The bound port (useful with ":0"). */
 int rpc_port(const RpcServer *s);
-/* Health: SERVING or NOT_SERVING for "" and flowd.v1.WorkflowService. */
+/* Health: "" is SERVING from start until shutdown (liveness);
+ * flowd.v1.WorkflowService is SERVING only while also ready: store
+ * writable, sandbox alive, not draining (readiness). */
 void rpc_set_serving(RpcServer *s, bool serving);
+void rpc_set_ready(RpcServer *s, bool ready);
 /* Stops accepting calls; open streams get up to grace_ms, then are cancelled. */
 void rpc_shutdown(RpcServer *s, uint32_t grace_ms);
 RpcServer *rpc_free(RpcServer *s);

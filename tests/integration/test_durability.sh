@@ -87,4 +87,34 @@ srun=$(grep -o '"run_id":"[^"]*"' "$TMP/stream.out" | head -1 | cut -d'"' -f4)
 restart_flowd
 out=$(timeout 30 "$FLOWCTL" watch "$srun" --output json 2>&1)
 check "the run resumes after the restart and succeeds" has '"type":"RUN_SUCCEEDED"' "$out"
+
+# Disk full: a data dir on a 1 MiB tmpfs. Submissions fail with a clear
+# UNAVAILABLE, nothing half-written is visible, reads keep working.
+stop_flowd
+small=$TMP/small
+mkdir -p "$small"
+if mount -t tmpfs -o size=1m tmpfs "$small" 2>/dev/null; then
+    chmod 755 "$small"
+    DATA=$small
+    restart_flowd
+    first=$("$FLOWCTL" run "$TMP/chain.json" --detach 2>/dev/null)
+    big=$(/usr/bin/python3 -c 'import json; print(json.dumps({"n": {"blob": "x" * 200000}}))')
+    echo "$big" >"$TMP/big.json"
+    one=$(wf one.json <<'J'
+{"name": "one", "nodes": [{"id": "n", "kind": "noop"}]}
+J
+)
+    err=
+    for _ in $(seq 1 20); do
+        out=$("$FLOWCTL" run "$one" --input "$TMP/big.json" --detach 2>&1) || { err=$out; break; }
+    done
+    check "when the disk is full a submission fails cleanly" test -n "$err"
+    check "the error says the run was not stored and to retry" has 'could not be stored.*retry|UNAVAILABLE' "$err"
+    check "the server keeps serving reads" sh -c "'$FLOWCTL' get '$first' >/dev/null"
+    check "the server is still alive" kill -0 "$FLOWD_PID"
+    stop_flowd
+    umount "$small"
+else
+    skip "disk full" "cannot mount a tmpfs here"
+fi
 finish

@@ -368,6 +368,15 @@ def check_monitoring(path, declared, operations, dashboard, base_path):
     tap("the ServiceMonitor scrapes a port of the flowd Service", problems if sm else ["no ServiceMonitor"])
 
 
+def check_docs(operations, vars_, met_flowd):
+    text = open(operations).read()
+    tap("docs/operations.md documents every FLOWD_* variable of server/config.c",
+        [f"{v} is not mentioned" for v in vars_ if f"`{v}`" not in text])
+    families = [name for name, _ in FAMILY_RE.findall(open(met_flowd).read())]
+    tap(f"docs/operations.md documents every metric family ({len(families)}) of met-flowd.c",
+        [f"{f} is not mentioned" for f in families if f"`{f}`" not in text])
+
+
 def main():
     ap = argparse.ArgumentParser()
     for opt in ("config-c", "met-flowd", "operations", "dashboard", "monitoring"):
@@ -383,6 +392,7 @@ def main():
     for name, path in overlays.items():
         check_overlay(name, path, vars_)
     check_monitoring(a.monitoring, declared, a.operations, a.dashboard, next(iter(overlays.values())))
+    check_docs(a.operations, vars_, a.met_flowd)
     return 1 if FAILED else 0
 
 

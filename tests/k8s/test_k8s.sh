@@ -9,8 +9,9 @@ set -uo pipefail
 
 RUN=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE}
 [[ -n "$RUN" ]] || RUN=$(cd "$(dirname "$0")/../.." && pwd)
-# The source tree, for what no Bazel package exports (docs, Containerfile,
-# scripts) and for node_modules: found through a runfile's symlink.
+# The source tree, for what no Bazel package exports (config.c, docs,
+# Containerfile, scripts) and for node_modules: found through a runfile's
+# symlink.
 SRC=$(cd "$(dirname "$(readlink -f "$RUN/tests/k8s/package.json")")/../.." && pwd)
 NODE_MODULES=${FLOWD_K8S_NODE_MODULES:-$SRC/tests/k8s/node_modules}
 TMP=$(mktemp -d "${TEST_TMPDIR:-/tmp}/k8s-test.XXXXXX")
@@ -66,7 +67,7 @@ if [[ ${#rendered[@]} -gt 0 ]]; then
         not_ok "docs/operations.md exists (the alert runbook)"
     else
         out=$(/usr/bin/python3 "$RUN/tests/k8s/check_manifests.py" \
-            --config-c "$RUN/server/config.c" --met-flowd "$RUN/server/metrics/met-flowd.c" \
+            --config-c "$SRC/server/config.c" --met-flowd "$RUN/server/metrics/met-flowd.c" \
             --operations "$SRC/docs/operations.md" --dashboard "$TMP/k8s/monitoring/grafana-dashboard.json" \
             --monitoring "$TMP/monitoring.yaml" "${rendered[@]}" 2>&1)
         echo "$out"
@@ -112,7 +113,7 @@ fi
 cf=$SRC/Containerfile
 problems=""
 [[ $(grep -c '^FROM ' "$cf") -eq 2 ]] || problems+="not two stages (build, runtime); "
-runtime=$(sed -n '/^FROM .*debian:12-slim/,$p' "$cf")
+runtime=$(sed -n '/^FROM .*debian:12-slim/,$p' "$cf" | grep -v '^ *#')
 [[ -n "$runtime" ]] || problems+="the runtime stage is not debian:12-slim; "
 grep -q 'python3' <<<"$runtime" || problems+="no python3 in the runtime stage; "
 grep -q -- '-dev\b' <<<"$runtime" && problems+="a -dev package in the runtime stage; "
