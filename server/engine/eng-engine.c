@@ -153,6 +153,8 @@ static int insert_run(Engine *e, EngMsg *first, EngMsg *m, StoreError *err)
     }
     eng_run_row(r, &row);
     row.last_seq = 0;
+    _cleanup_free_ char *inputs = json_dumps(r->inputs, JSON_COMPACT);
+    row.inputs_json = inputs;
     eng_emit(e, r, &(EngEventArgs){.type = EV(RUN_QUEUED), .node = -1, .message = "accepted"});
     int ret = s->ops->run_insert(s, &row, err);
     if (ret == 0)
