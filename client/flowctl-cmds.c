@@ -19,14 +19,14 @@ uint64_t fctl_now_ns(void) {
 void fctl_print_json(json_t *doc) {
     if (!doc)
         return;
-    json_dumpf(doc, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fctl_dump_json(doc, stdout, 0);
     fputc('\n', stdout);
     fflush(stdout);
     json_decref(doc);
 }
 
 static void print_json_document(json_t *doc) {
-    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fctl_dump_json(doc, stdout, 2);
     fputc('\n', stdout);
     json_decref(doc);
 }

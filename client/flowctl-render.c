@@ -259,7 +259,7 @@ void fctl_print_json_text(FILE *f, const char *text) {
         fprintf(f, "%s\n", text);
         return;
     }
-    json_dumpf(v, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    fctl_dump_json(v, f, 2);
     fputc('\n', f);
     json_decref(v);
 }

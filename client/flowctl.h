@@ -107,6 +107,8 @@ json_t *fctl_run_to_json(const FcRun *run);
 json_t *fctl_dead_letter_to_json(const FcDeadLetter *dl);
 /* Prints JSON text that came from the server, pretty, or as is if it is not JSON. */
 void fctl_print_json_text(FILE *f, const char *text);
+/* Writes v with reals in their shortest exact form; indent_step 0 is compact. */
+void fctl_dump_json(const json_t *v, FILE *f, int indent_step);
 
 /* The live terminal view: one line per node, redrawn in place. */
 typedef struct FctlView FctlView;

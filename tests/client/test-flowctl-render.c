@@ -226,6 +226,26 @@ static void test_fctl_format_units(void **state) {
     assert_string_equal(b, "1m05s");
 }
 
+static void test_fctl_dump_json_shortest_reals(void **state) {
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    json_t *v = json_loads("{\"a\": 319.4, \"b\": [1, 2.0, 0.30000000000000004, 1e300], \"c\": {\"d\": \"x\\\"y\"}, "
+                           "\"e\": {}, \"f\": []}", 0, NULL);
+    FILE *f = open_memstream(&buf, &len);
+    fctl_dump_json(v, f, 0);
+    fclose(f);
+    assert_string_equal(buf, "{\"a\":319.4,\"b\":[1,2.0,0.30000000000000004,1e+300],\"c\":{\"d\":\"x\\\"y\"},"
+                             "\"e\":{},\"f\":[]}");
+    free(buf);
+    f = open_memstream(&buf, &len);
+    fctl_dump_json(json_object_get(v, "c"), f, 2);
+    fclose(f);
+    assert_string_equal(buf, "{\n  \"d\": \"x\\\"y\"\n}");
+    free(buf);
+    json_decref(v);
+}
+
 static void test_fctl_table_print_aligns(void **state) {
     static const char *const h[] = {"RUN", "STATUS", "NODES"};
     static const char *const r1[] = {"run-1", "SUCCEEDED", "3/3"};
@@ -258,6 +278,7 @@ int main(void) {
         cmocka_unit_test(test_fctl_event_to_json_lines),
         cmocka_unit_test(test_fctl_format_units),
         cmocka_unit_test(test_fctl_table_print_aligns),
+        cmocka_unit_test(test_fctl_dump_json_shortest_reals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
