@@ -218,6 +218,11 @@ static void list_runs(RpcCall *c, const ProtobufCMessage *m)
     const char *after = req->page_token && *req->page_token ? req->page_token : NULL;
 
     int r = s->ops->runs_list(s, scope_tenant(c), req->status, after, limit + 1, &runs, &n);
+    if (r == -ENOENT) {
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+                 "page_token is not valid or has expired (its run was purged); list again from the start");
+        return;
+    }
     if (r < 0) {
         rpc_fail(c, GRPC_STATUS_UNAVAILABLE, "cannot list runs: %s", strerror(-r));
         return;
@@ -283,6 +288,10 @@ static void list_dead_letters(RpcCall *c, const ProtobufCMessage *m)
     const char *after = req->page_token && *req->page_token ? req->page_token : NULL;
 
     int r = s->ops->dead_letters_list(s, NULL, after, limit + 1, &dl, &n);
+    if (r == -ENOENT) {
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "page_token is not valid or has expired; list again from the start");
+        return;
+    }
     if (r < 0) {
         rpc_fail(c, GRPC_STATUS_UNAVAILABLE, "cannot list dead letters: %s", strerror(-r));
         return;

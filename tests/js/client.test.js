@@ -49,6 +49,14 @@ async function main() {
   r = await unary(health, 'Check', { service: 'nope' });
   check('Health.Check(unknown) is NOT_FOUND', r.err && r.err.code === grpc.status.NOT_FOUND);
 
+  const watch = health.Watch({ service: 'flowd.v1.WorkflowService' });
+  const watched = await new Promise((res) => {
+    watch.on('data', (m) => res(m.status));
+    watch.on('error', () => res('error'));
+  });
+  watch.cancel();
+  check('Health.Watch streams the current status', watched === "SERVING", watched);
+
   r = await unary(svc, 'ValidateWorkflow', { workflow: { name: 'bad', nodes: [node('x', 'nope'), node('x', 'noop')] } });
   check('ValidateWorkflow reports every problem', !r.err && !r.r.valid && r.r.diagnostics.length === 2,
     JSON.stringify(r.r || r.err));
@@ -86,6 +94,10 @@ async function main() {
   check('WatchRun(after_seq) resumes a dropped stream', !w.err && w.events.length > 0, w.err && w.err.message);
   check('no gap and no duplicate across the reconnect', seqsContiguous(all, 1), all.map((e) => e.seq).join(','));
   check('the resumed stream ends with the terminal event', all[all.length - 1].type === 'RUN_SUCCEEDED');
+
+  r = await unary(svc, 'ListRuns', { page_size: 2, page_token: 'r-nosuchrun' });
+  check('a bad page token is INVALID_ARGUMENT', r.err && r.err.code === grpc.status.INVALID_ARGUMENT,
+    r.err && r.err.message);
 
   // Paging.
   for (let i = 0; i < 3; i++) await unary(svc, 'SubmitRun', { workflow: { name: 'page', nodes: [node('n', 'noop')] } });
