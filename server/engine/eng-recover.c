@@ -102,6 +102,17 @@ static void requeue(Engine *e, EngRun *r)
     eng_run_maybe_finish(e, r);
 }
 
+/* The run's timeout counts from when it started, not from the restart. */
+static void restore_deadline(Engine *e, EngRun *r)
+{
+    uint64_t limit = (uint64_t)r->wf->timeout_s * 1000000000ull, now = now_unix_ns();
+    if (!limit || !r->started_ns)
+        return;
+    uint64_t spent = now > r->started_ns ? now - r->started_ns : 0;
+    r->deadline_mono = now_mono_ns() + (spent < limit ? limit - spent : 0);
+    eng_timer_add(e, r->deadline_mono, r->id, -1);
+}
+
 static void resume_one(Engine *e, const char *id)
 {
     Store *s = e->cfg.store;
@@ -118,8 +129,10 @@ static void resume_one(Engine *e, const char *id)
         return;
     eng_runs_add(e, r);
     eng_tenant_admit(e, r);
-    if (r->status == RS_RUNNING)
+    if (r->status == RS_RUNNING) {
+        restore_deadline(e, r);
         requeue(e, r);
+    }
     log_info(&(LogCtx){.run = r->id, .tenant = r->tenant}, "resuming run after restart (%zu of %zu nodes done)",
              r->n_terminal, r->wf->n_nodes);
 }
