@@ -226,19 +226,7 @@ static int identify(const char *token, RpcCaller *ret, void *userdata)
     return 0;
 }
 
-static void audit(const RpcAuditRecord *rec, void *userdata)
-{
-    AuthAudit a = {
-        .peer = rec->peer,
-        .user = rec->user,
-        .tenant = rec->tenant,
-        .method = rec->method,
-        .run = rec->run,
-        .decision = rec->decision,
-        .code = rec->code,
-    };
-    auth_audit(userdata, &a);
-}
+static void audit(const AuthAudit *rec, void *userdata) { auth_audit(userdata, rec); }
 
 static char *read_pem(const char *path, const char *var)
 {

@@ -91,7 +91,7 @@ static void audit_call(RpcCall *c)
         return;
     char *peer = grpc_call_get_peer(c->call);
     bool denied = c->code == GRPC_STATUS_UNAUTHENTICATED || c->code == GRPC_STATUS_PERMISSION_DENIED;
-    RpcAuditRecord rec = {
+    AuthAudit rec = {
         .peer = peer,
         .user = c->authenticated ? c->caller.user : "",
         .tenant = c->authenticated ? c->caller.tenant : "",

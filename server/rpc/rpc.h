@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sandbox/sbx.h"
+#include "server/auth/auth.h"
 #include "server/engine/eng.h"
 #include "server/store/store.h"
 
@@ -24,17 +25,7 @@ typedef struct RpcCaller {
 typedef int (*RpcAuthFn)(const char *token, RpcCaller *ret, void *userdata);
 
 /* One record per finished call, for the audit log. */
-typedef struct RpcAuditRecord {
-    const char *peer;
-    const char *user;
-    const char *tenant;
-    const char *method;
-    const char *run;
-    const char *decision; /* "allow" or "deny" */
-    const char *code;
-} RpcAuditRecord;
-
-typedef void (*RpcAuditFn)(const RpcAuditRecord *rec, void *userdata);
+typedef void (*RpcAuditFn)(const AuthAudit *rec, void *userdata);
 
 typedef struct RpcConfig {
     const char *listen;   /* "127.0.0.1:50051" */
