@@ -43,7 +43,7 @@ static const char *const interpreter_allow[] = {
     "ppoll", "select", "pselect6", "pipe2", "epoll_create1", "epoll_ctl",
     "epoll_wait", "epoll_pwait", "eventfd2", "tgkill", "execve", "pread64",
     "pwrite64", "chdir", "fchdir", "umask", "getrusage", "times", "fsync",
-    "fdatasync", "getpgrp", "madvise", "membarrier", "statfs", "fstatfs",
+    "fdatasync", "getpgrp", "madvise", "membarrier", "statfs", "fstatfs", "fadvise64",
     "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "getsockopt",
     "setsockopt", "getsockname", "getpeername", "lstat", "stat", "open",
     "openat",
@@ -146,6 +146,9 @@ static int add_interpreter(scmp_filter_ctx ctx, bool landlock, bool exec, SbxErr
     RULE(ctx, SCMP_ACT_ERRNO(ENOSYS), clone3, 0);
     RULE(ctx, SCMP_ACT_ERRNO(ENOSYS), openat2, 0);
     RULE(ctx, SCMP_ACT_ALLOW, socketpair, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    /* glibc's name service asks nscd over a unix socket (getpwuid when HOME
+     * is unset): refuse it gently; every other address family kills. */
+    RULE(ctx, SCMP_ACT_ERRNO(EACCES), socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
     RULE(ctx, SCMP_ACT_ERRNO(EPERM), socketpair, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
     if (exec)
         return add_rules(ctx, SCMP_ACT_ALLOW, exec_allow, ELEMENTSOF(exec_allow), e);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,11 +114,62 @@ static char *scratch_root(const Flowd *f)
     return dir;
 }
 
+/* Exec and plugin attempts execve this binary as the sandbox uid. When the
+ * uid cannot reach it (a build tree under /root), a copy goes next to the
+ * scratch directories, which the uid can reach. */
+static char *node_helper_path(Flowd *f)
+{
+    char self[4096];
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    if (stat(self, &st) == 0 && (st.st_mode & S_IXOTH) && searchable_by(self, f->cfg.sandbox_uid))
+        return xstrdup(self);
+    char *copy = xasprintf("%s/.flowd-node-helper", f->scratch);
+    _cleanup_free_ char *tmp = xasprintf("%s.%d", copy, (int)getpid());
+    int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    bool ok = in >= 0 && out >= 0 && fstat(in, &st) == 0 &&
+              copy_file_range(in, NULL, out, NULL, (size_t)st.st_size, 0) == st.st_size;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        ok = close(out) == 0 && ok;
+    if (!ok || fchmodat(AT_FDCWD, tmp, 0755, 0) < 0 || rename(tmp, copy) < 0) {
+        unlink(tmp);
+        log_warn(NULL, "cannot copy flowd to %s for exec and plugin nodes: %s", copy, strerror(errno));
+        free(copy);
+        return xstrdup(self);
+    }
+    return copy;
+}
+
+static int setup_nodes(Flowd *f)
+{
+    char err[512];
+    _cleanup_free_ char *self = node_helper_path(f);
+    NodesConfig nc = {
+        .python = f->cfg.python,
+        .data_dir = f->cfg.data_dir,
+        .exec_allow = f->cfg.exec_allow,
+        .plugin_dir = f->cfg.plugin_dir,
+        .self_exe = self,
+    };
+    if (nodes_setup(&nc, err, sizeof(err)) < 0) {
+        log_error(NULL, "%s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int start_sandbox(Flowd *f)
 {
     size_t n_builtins;
     const SbxBuiltin *builtins = nodes_builtins(&n_builtins);
-    char *scratch = f->scratch = scratch_root(f);
+    const char *scratch = f->scratch;
     SbxConfig sc = {
         .mode = strcmp(f->cfg.sandbox, "rlimit") == 0 ? SBX_MODE_RLIMIT : SBX_MODE_CGROUP,
         .uid = f->cfg.sandbox_uid,
@@ -128,6 +180,7 @@ static int start_sandbox(Flowd *f)
         .cgroup_name = "flowd",
         .builtins = builtins,
         .n_builtins = n_builtins,
+        .ro_paths = nodes_ro_paths(),
     };
     SbxError err = {0};
 
@@ -377,8 +430,12 @@ static void free_all(Flowd *f)
     free(f->tls_cert);
     free(f->tls_key);
     free(f->tls_client_ca);
-    if (f->scratch && strncmp(f->scratch, "/tmp/flowd-scratch-", 19) == 0)
-        rmdir(f->scratch); /* the fallback root, empty once every attempt ended */
+    if (f->scratch && strncmp(f->scratch, "/tmp/flowd-scratch-", 19) == 0) {
+        /* The fallback root: empty once every attempt ended. */
+        _cleanup_free_ char *helper = xasprintf("%s/.flowd-node-helper", f->scratch);
+        unlink(helper);
+        rmdir(f->scratch);
+    }
     free(f->scratch);
     config_free(&f->cfg);
 }
@@ -424,6 +481,13 @@ static int run_server(Flowd *f)
         log_error(NULL, "cannot create FLOWD_DATA_DIR %s: %s", f->cfg.data_dir, strerror(-r));
         return 1;
     }
+    f->scratch = scratch_root(f);
+    if (!f->scratch) {
+        log_error(NULL, "cannot create a scratch directory for nodes under %s or /tmp", f->cfg.data_dir);
+        return 1;
+    }
+    if (setup_nodes(f) < 0)
+        return 2;
     if (start_sandbox(f) < 0 || open_store(f) < 0)
         return 1;
     sigset_t mask;
@@ -491,6 +555,8 @@ int main(int argc, char **argv)
     Flowd f = {0};
     char err[512];
 
+    /* Exec and plugin attempts re-execute this binary with a hidden flag. */
+    nodes_helper_maybe_run(argc, argv);
     /* jansson seeds its hash function from /dev/urandom on first use; seed it
      * here, so that built-in nodes, forked from the zygote under a seccomp
      * filter that forbids open, never try. */

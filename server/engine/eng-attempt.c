@@ -255,6 +255,21 @@ static void on_done(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, EngMsg *m)
         on_chunk_done(e, r, ni, (uint32_t)chunk, out, &f, &res->usage);
         return;
     }
+    const EngNode *node = &r->wf->nodes[ni];
+    if (out && node->kind->finish) {
+        char *msg = NULL;
+        int fr = nodes_finish(node->kind, node->config, &out, &msg);
+        if (fr < 0) {
+            eng_failure_set(&f, fr == -EINVAL ? FK(INVALID_OUTPUT) : FK(INTERNAL), "%s", msg ? msg : "");
+            json_decref(out);
+            out = NULL;
+        } else {
+            succeed(e, r, ni, out, json_dumps(out, JSON_COMPACT), &res->usage);
+            free(msg);
+            return;
+        }
+        free(msg);
+    }
     if (out) {
         char *text = xcalloc(1, res->output_len + 1);
         memcpy(text, res->output, res->output_len);

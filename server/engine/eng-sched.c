@@ -155,12 +155,15 @@ static void fill_limits(Engine *e, const EngNode *n, SbxLimits *l)
 }
 
 /* Queues the sandbox request for one attempt (or one batch chunk). */
-static uint64_t launch(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, const json_t *inputs)
+/* prepared: what nodes_prepare() returned, or NULL; stolen. */
+static uint64_t launch(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, const json_t *inputs, json_t *prepared)
 {
     const EngNode *n = &r->wf->nodes[ni];
     EngNodeState *ns = &r->ns[ni];
     json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config",
                                  n->config, "inputs", inputs);
+    if (prepared)
+        json_object_set_new(envelope, "prepared", prepared);
     SbxRequest req = {0};
 
     if (chunk >= 0)
@@ -229,7 +232,7 @@ static void start_chunk(Engine *e, EngRun *r, uint32_t ni)
     uint32_t c = b->next++;
 
     b->running++;
-    b->attempt_ids[c] = launch(e, r, ni, (int32_t)c, b->inputs[c]);
+    b->attempt_ids[c] = launch(e, r, ni, (int32_t)c, b->inputs[c], NULL);
     if (b->next < b->n)
         eng_ready_push(e, r, ni);
 }
@@ -264,8 +267,14 @@ static void start_node(Engine *e, EngRun *r, uint32_t ni)
         fail_now(e, r, ni, FK(CIRCUIT_OPEN), open_msg);
     else if (n->batch_size)
         start_batch(e, r, ni);
-    else
-        ns->attempt_id = launch(e, r, ni, -1, inputs);
+    else {
+        json_t *prepared = NULL;
+        _cleanup_free_ char *prep_err = NULL;
+        if (nodes_prepare(n->kind, n->config, inputs, &prepared, &prep_err) < 0)
+            fail_now(e, r, ni, FK(INVALID_INPUT), prep_err);
+        else
+            ns->attempt_id = launch(e, r, ni, -1, inputs, prepared);
+    }
 }
 
 /* Starts one attempt of the next run of the next tenant, round-robin at

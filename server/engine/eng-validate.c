@@ -248,4 +248,14 @@ void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connec
     const NodeKind *from_kind = wf->nodes[c->from].kind;
     if (*c->port && (!from_kind || strcmp(from_kind->name, "switch") != 0))
         diags_add(d, PATH(path, "connections[%u].port", c->decl), "only connections from a switch node have a port");
+    else if (*c->port && !nodes_switch_has_port(wf->nodes[c->from].config, c->port)) {
+        const char *ports[16];
+        size_t np = nodes_switch_ports(wf->nodes[c->from].config, ports, 16);
+        StrBuf b = {0};
+        for (size_t i = 0; i < np && i < 16; i++)
+            sb_printf(&b, "%s\"%s\"", i ? ", " : "", ports[i]);
+        diags_add(d, PATH(path, "connections[%u].port", c->decl), "switch \"%s\" has no port \"%s\"; its ports are %s",
+                  wf->nodes[c->from].id, c->port, b.s ? b.s : "none");
+        sb_free(&b);
+    }
 }

@@ -96,8 +96,8 @@ bool node_equal(const json_t *a, const json_t *b);
 /* The JSON type name of v ("string", "integer", "number", ...). */
 const char *node_type_name(const json_t *v);
 
-/* Stable merge sort of n indices by cmp (no qsort: glibc's calls sysinfo
- * and may malloc in ways the compute profile need not allow). */
+/* Stable merge sort of n indices by cmp. Not qsort: it is not stable, and
+ * glibc's probes the machine (sysinfo) and allocates behind our back. */
 void node_stable_sort(size_t *idx, size_t n, int (*cmp)(size_t a, size_t b, void *u), void *u);
 
 /* ---- conditions (filter, switch) ---- */
@@ -134,6 +134,8 @@ typedef struct CsvWriteOptions {
 /* Formats rows (objects or arrays) as CSV into out. Returns 0 with
  * *ret_columns (new, maybe empty) or -1 with e set. */
 int csv_format(const json_t *rows, const CsvWriteOptions *o, StrBuf *out, json_t **ret_columns, NodeErr *e);
+
+void node_csv_configure(uint64_t max_bytes);
 
 /* ---- files under <data_dir>/files (server side, node-files.c) ---- */
 

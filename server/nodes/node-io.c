@@ -73,3 +73,19 @@ int node_fail(const char *type, const char *fmt, ...)
     json_decref(err);
     return 1;
 }
+
+void node_progress(double fraction, const char *msg)
+{
+    json_t *line = json_pack("{s:f,s:s}", "progress", fraction < 0 ? 0 : fraction > 1 ? 1 : fraction, "message",
+                             msg ? msg : "");
+    _cleanup_free_ char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+
+    json_decref(line);
+    if (text) {
+        /* Writes the line and its newline at once; EBADF when fd 3 is not a
+         * progress pipe is fine. */
+        char *withnl = xasprintf("%s\n", text);
+        (void)write_all(3, withnl, strlen(withnl));
+        free(withnl);
+    }
+}

@@ -121,22 +121,39 @@ static bool boundary_after(const char *s, size_t len, size_t end)
     return end >= len || !is_alnum(s[end]);
 }
 
-/* 13-19 digits in groups separated by single spaces or dashes, Luhn-valid;
- * the longest such prefix wins. */
+/* Card groupings: none, fours (the last group shorter for 13-19 digits),
+ * and Amex/Diners 4-6-5 / 4-6-4. */
+static bool card_grouping_ok(const size_t *g, size_t n)
+{
+    if (n == 1)
+        return true;
+    if (n == 3 && g[0] == 4 && g[1] == 6 && (g[2] == 5 || g[2] == 4))
+        return true;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (g[i] != 4)
+            return false;
+    return g[n - 1] >= 1 && g[n - 1] <= 4;
+}
+
+/* 13-19 digits, alone or in the usual groups separated by one space or
+ * dash (the same throughout), Luhn-valid; the longest match wins. */
 static size_t try_card(const char *s, size_t len, size_t i)
 {
-    char digits[20];
-    size_t n = 0, j = i, best = 0;
+    char digits[20], sep = 0;
+    size_t n = 0, j = i, best = 0, groups[20], n_groups = 0;
 
-    while (j < len && n < 19) {
-        if (is_digit(s[j])) {
-            digits[n++] = s[j++];
-            if (n >= 13 && (j >= len || !is_digit(s[j])) && boundary_after(s, len, j) && node_luhn_ok(digits, n))
-                best = j;
-        } else if ((s[j] == ' ' || s[j] == '-') && j + 1 < len && is_digit(s[j + 1]) && n > 0)
-            j++;
-        else
+    while (j < len && n < 19 && is_digit(s[j])) {
+        size_t g = 0;
+        while (j < len && is_digit(s[j]) && n < 19)
+            digits[n++] = s[j++], g++;
+        if (j < len && is_digit(s[j]))
+            break; /* more than 19 digits in a row */
+        groups[n_groups++] = g;
+        if (n >= 13 && boundary_after(s, len, j) && card_grouping_ok(groups, n_groups) && node_luhn_ok(digits, n))
+            best = j;
+        if (j + 1 >= len || (s[j] != ' ' && s[j] != '-') || !is_digit(s[j + 1]) || (sep && s[j] != sep))
             break;
+        sep = s[j++];
     }
     return best;
 }
@@ -275,7 +292,10 @@ static void put_masked(Masker *m, StrBuf *out, int kind, const char *s, size_t n
 static size_t detect_at(const Masker *m, const char *s, size_t len, size_t i, int *kind)
 {
     size_t end;
-    bool start = i == 0 || !is_alnum(s[i - 1]);
+    /* Numbers start at a word boundary, and not in the middle of a dashed
+     * or dotted number ("912-12-3456" holds no "3456 ..." to match). */
+    bool start = i == 0 || (!is_alnum(s[i - 1]) && !((s[i - 1] == '-' || s[i - 1] == '.') && i >= 2 &&
+                                                     is_digit(s[i - 2])));
 
     if (m->detect[PII_EMAIL] && is_local(s[i]) && (i == 0 || !is_local(s[i - 1])) && (end = try_email(s, len, i))) {
         *kind = PII_EMAIL;

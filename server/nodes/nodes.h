@@ -78,14 +78,16 @@ const SbxBuiltin *nodes_builtins(size_t *ret_n);
  * builtin index, profile and argv. The strings are static. */
 void nodes_fill_request(const NodeKind *k, SbxRequest *req);
 
-/* Server side, before an attempt of k starts, once the envelope
- * {"node","attempt","config","inputs"} is built: when k has a prepare hook
- * (csv.read), runs it and stores what it returns in envelope["prepared"].
+/* Server side, before an attempt of k starts: when k has a prepare hook
+ * (csv.read), runs it on the node's config and assembled inputs and sets
+ * *ret_prepared to an object the caller puts in the envelope as
+ * "prepared" (ownership passes to the caller); NULL when k has no hook.
  * Blocking file I/O, bounded by the kind's size limit (csv.read: 8 MiB by
- * default). Returns 0 (also when k has no hook), or -errno with *ret_msg
- * (malloc'd, for the user; the caller frees it): the attempt should then
- * fail with INVALID_INPUT without starting. */
-int nodes_prepare(const NodeKind *k, json_t *envelope, char **ret_msg);
+ * default). Returns 0, or -errno with *ret_msg (malloc'd, for the user;
+ * the caller frees it): the attempt should then fail with INVALID_INPUT
+ * without starting. */
+int nodes_prepare(const NodeKind *k, const json_t *config, const json_t *inputs, json_t **ret_prepared,
+                  char **ret_msg);
 
 /* Server side, after an attempt of k ended SBX_OK with an output object:
  * when k has a finish hook (csv.write), performs the side effect (writes
