@@ -150,6 +150,14 @@ static char *node_helper_path(Flowd *f)
 static int setup_nodes(Flowd *f)
 {
     char err[512];
+
+    _cleanup_free_ char *inside = f->cfg.plugin_dir ? xasprintf("%s/x", f->cfg.plugin_dir) : NULL;
+    if (inside && !searchable_by(inside, f->cfg.sandbox_uid)) {
+        log_error(NULL, "FLOWD_PLUGIN_DIR=%s is not reachable by the sandbox uid %u: a directory on the way is not "
+                        "searchable by it; put the plugins where uid %u can read them (e.g. /usr/local/lib/flowd)",
+                  f->cfg.plugin_dir, f->cfg.sandbox_uid, f->cfg.sandbox_uid);
+        return -EACCES;
+    }
     _cleanup_free_ char *self = node_helper_path(f);
     NodesConfig nc = {
         .python = f->cfg.python,

@@ -4,9 +4,11 @@
 source "$(dirname "$0")/lib.sh"
 
 need_root "examples" || exit 0
-plugins=$TMP/plugins
-mkdir -p "$plugins"
-chmod 755 "$TMP" "$plugins"
+# The sandbox uid must reach the plugin directory: not under the test's
+# private temp dir.
+plugins=$(mktemp -d /tmp/flowd-plugins.XXXXXX)
+chmod 755 "$plugins"
+trap 'stop_flowd; rm -rf "$plugins"' EXIT
 for so in "$ROOT/examples/plugins/word_count.so" "$ROOT/bazel-bin/examples/plugins/word_count.so"; do
     [[ -s "$so" ]] && { cp "$so" "$plugins/"; break; }
 done
@@ -48,6 +50,7 @@ check "pii-masking kept what is not personal data" has 'order 2024-05-01 total 1
 
 if [[ -s "$plugins/word_count.so" ]]; then
     out=$("$FLOWCTL" run "$ex/plugin-wordcount.json" --output json 2>&1)
+    has '"type":"RUN_SUCCEEDED"' "$out" || tail -5 <<<"$out" | sed 's/^/#   /'
     check "plugin-wordcount succeeds" has '"type":"RUN_SUCCEEDED"' "$out"
     check "the plugin counted the words" has '\{"word":"the","count":3\}' "$out"
 else
