@@ -77,14 +77,15 @@ static int make_dirs(const char *path)
 }
 
 /* Node children run as the sandbox uid and need to reach their scratch
- * directory: every directory above it must be searchable by that uid. */
+ * directory (and the node helper, and plugins): every directory above path
+ * must be searchable by that uid. */
 static bool searchable_by(const char *path, uid_t uid)
 {
     char buf[4096];
     struct stat st;
 
     snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + strlen(buf); p > buf; p = strrchr(buf, '/')) {
+    for (char *p = strrchr(buf, '/'); p; p = strrchr(buf, '/')) {
         *p = '\0';
         if (stat(*buf ? buf : "/", &st) < 0)
             return false;
