@@ -155,7 +155,7 @@ static int insert_run(Engine *e, EngMsg *first, EngMsg *m, StoreError *err)
     row.last_seq = 0;
     _cleanup_free_ char *inputs = json_dumps(r->inputs, JSON_COMPACT);
     row.inputs_json = inputs;
-    eng_emit(e, r, &(EngEventArgs){.type = EV(RUN_QUEUED), .node = -1, .message = "accepted"});
+    eng_event_append(e, r, &(EngEventArgs){.type = EV(RUN_QUEUED), .node = -1, .message = "accepted"});
     int ret = s->ops->run_insert(s, &row, err);
     if (ret == 0)
         ret = s->ops->event_put(s, r->id, &r->events.items[0], err);

@@ -84,7 +84,7 @@ char *eng_scrub(const Engine *e, const char *s)
     return e->cfg.scrub && s ? e->cfg.scrub(s) : NULL;
 }
 
-void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a)
+void eng_event_append(Engine *e, EngRun *r, const EngEventArgs *a)
 {
     Flowd__V1__RunEvent ev = FLOWD__V1__RUN_EVENT__INIT;
     Flowd__V1__Failure failure = FLOWD__V1__FAILURE__INIT;
@@ -124,6 +124,11 @@ void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a)
     se->seq = ev.seq;
     se->type = a->type;
     pack_blob(&ev.base, &se->event);
+}
+
+void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a)
+{
+    eng_event_append(e, r, a);
     eng_touch(e, r);
 }
 

@@ -290,6 +290,9 @@ typedef struct EngEventArgs {
     const SbxUsage *usage;
 } EngEventArgs;
 void eng_emit(Engine *e, EngRun *r, const EngEventArgs *a);
+/* Builds the event without scheduling the run for the next flush (new runs
+ * are written by the submit transaction). */
+void eng_event_append(Engine *e, EngRun *r, const EngEventArgs *a);
 /* Secret values hidden: a new string, or NULL when s needs no change. */
 char *eng_scrub(const Engine *e, const char *s);
 void eng_node_dirty(Engine *e, EngRun *r, uint32_t ni);

@@ -9,7 +9,8 @@ need_root "durability" || exit 0
 
 # restart_flowd: same port, same data dir.
 restart_flowd() {
-    env FLOWD_AUTH=none FLOWD_LISTEN="$ADDR" FLOWD_DATA_DIR="$DATA" FLOWD_LOG_FORMAT=json "$@" "$FLOWD" \
+    env FLOWD_AUTH=none FLOWD_LISTEN="$ADDR" FLOWD_HTTP_LISTEN=127.0.0.1:0 FLOWD_DATA_DIR="$DATA" \
+        FLOWD_LOG_FORMAT=json "$@" "$FLOWD" \
         2>>"$DATA/flowd.log" &
     FLOWD_PID=$!
     for _ in $(seq 1 100); do
@@ -88,16 +89,17 @@ restart_flowd
 out=$(timeout 30 "$FLOWCTL" watch "$srun" --output json 2>&1)
 check "the run resumes after the restart and succeeds" has '"type":"RUN_SUCCEEDED"' "$out"
 
-# Disk full: a data dir on a 1 MiB tmpfs. Submissions fail with a clear
+# Disk full: a data dir on a 2 MiB tmpfs. Submissions fail with a clear
 # UNAVAILABLE, nothing half-written is visible, reads keep working.
 stop_flowd
 small=$TMP/small
 mkdir -p "$small"
-if mount -t tmpfs -o size=1m tmpfs "$small" 2>/dev/null; then
+if mount -t tmpfs -o size=2m tmpfs "$small" 2>/dev/null; then
     chmod 755 "$small"
     DATA=$small
     restart_flowd
     first=$("$FLOWCTL" run "$TMP/chain.json" --detach 2>/dev/null)
+    check "a run is accepted before the disk fills" has '^r-' "$first"
     big=$(/usr/bin/python3 -c 'import json; print(json.dumps({"n": {"blob": "x" * 200000}}))')
     echo "$big" >"$TMP/big.json"
     one=$(wf one.json <<'J'
@@ -105,13 +107,14 @@ if mount -t tmpfs -o size=1m tmpfs "$small" 2>/dev/null; then
 J
 )
     err=
-    for _ in $(seq 1 20); do
+    for _ in $(seq 1 40); do
         out=$("$FLOWCTL" run "$one" --input "$TMP/big.json" --detach 2>&1) || { err=$out; break; }
     done
     check "when the disk is full a submission fails cleanly" test -n "$err"
     check "the error says the run was not stored and to retry" has 'could not be stored.*retry|UNAVAILABLE' "$err"
     check "the server keeps serving reads" sh -c "'$FLOWCTL' get '$first' >/dev/null"
-    check "the server is still alive" kill -0 "$FLOWD_PID"
+    check "the server is still alive" kill -0 "$FLOWD_PID" || true
+    kill -0 "$FLOWD_PID" 2>/dev/null || tail -5 "$DATA/flowd.log" | sed 's/^/#   /' 
     stop_flowd
     umount "$small"
 else
