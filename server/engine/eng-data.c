@@ -56,7 +56,11 @@ static char *key_list(const json_t *obj)
         }
         sb_printf(&b, "%s%s", n > 1 ? ", " : "", key);
     }
-    return b.s ? xasprintf("its keys are: %s", b.s) : (sb_free(&b), xstrdup("it has no keys"));
+    if (!b.s)
+        return xstrdup("it has no keys");
+    char *text = xasprintf("its keys are: %s", b.s);
+    sb_free(&b);
+    return text;
 }
 
 static int apply_conn(const EngWorkflow *wf, const EngConn *c, const json_t *src, json_t *in, char **ret_err)

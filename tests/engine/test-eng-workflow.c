@@ -332,10 +332,10 @@ static void test_strmap_put_get_del(void **state)
 {
     (void)state;
     StrMap m;
-    char keys[2000][8];
+    char keys[2000][16];
     strmap_init(&m, 4);
     for (int i = 0; i < 2000; i++) {
-        snprintf(keys[i], 8, "k%d", i);
+        snprintf(keys[i], sizeof(keys[i]), "k%d", i);
         assert_true(strmap_put(&m, keys[i], (uint32_t)i));
     }
     assert_false(strmap_put(&m, "k7", 1));
