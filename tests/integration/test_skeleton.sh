@@ -60,4 +60,40 @@ check "a node opening a socket is SANDBOX_VIOLATION" grep -q "SANDBOX_VIOLATION"
 out=$("$FLOWCTL" run "$two" 2>&1)
 check "the server is unharmed after hostile nodes" test $? -eq 0
 
+# The python runner reads and writes JSON without the json module; these
+# are the values where that could go wrong (deep nesting comes from an
+# upstream node: run inputs are limited to 64 levels).
+/usr/bin/python3 -c '
+import json
+print(json.dumps({"echo": {"s": "tab\t quote\" back\\ \u00e9 \U0001F600 nul\u0001", "n": [1, 2.5, -0.0, 2**62, -2**63, True, None]}}))
+' >"$TMP/tricky.input.json"
+echo_wf=$(wf echo.json <<'J'
+{"name": "echo", "nodes": [
+  {"id": "deepen", "kind": "python", "config": {"code": "deep = x = {}\nfor i in range(150):\n    x['d'] = {}\n    x = x['d']\nresult = {'deep': deep}"}},
+  {"id": "echo", "kind": "python", "config": {"function": "f", "code": "def f(s, n, deep):\n    return {'s': s, 'n': n, 'deep': deep}\n"}}],
+ "connections": [{"from": "deepen", "to": "echo"}]}
+J
+)
+out=$("$FLOWCTL" run "$echo_wf" --input "$TMP/tricky.input.json" --output json 2>&1)
+same=$(/usr/bin/python3 -c '
+import json, sys
+want = json.load(open(sys.argv[1]))["echo"]
+deep = x = {}
+for i in range(150):
+    x["d"] = {}
+    x = x["d"]
+want["deep"] = deep
+for line in sys.stdin:
+    ev = json.loads(line)
+    if ev.get("type") == "RUN_SUCCEEDED":
+        print(ev["output"]["echo"] == want)
+' "$TMP/tricky.input.json" <<<"$out" 2>&1)
+check "python nodes round-trip strings, numbers and deep nesting exactly" test "$same" = True
+nan=$(wf nan.json <<'J'
+{"name": "nan", "nodes": [{"id": "bad", "kind": "python", "config": {"code": "result = float('nan')"}}]}
+J
+)
+out=$("$FLOWCTL" run "$nan" 2>&1)
+check "an output that is not JSON (NaN) is INVALID_OUTPUT" has 'INVALID_OUTPUT' "$out"
+
 finish
