@@ -167,14 +167,20 @@ int config_load(FlowdConfig *cfg, char *err, size_t size)
         const char *s = value && *value ? value : vars[i].def;
         if (!s)
             continue;
-        if (parse_var(&vars[i], s, cfg, err, size) < 0)
+        if (parse_var(&vars[i], s, cfg, err, size) < 0) {
+            config_free(cfg);
             return -EINVAL;
+        }
     }
     if (cfg->max_workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->max_workers = (uint32_t)(n > 0 ? n * 4 : 4);
     }
-    return check_tls(cfg, err, size);
+    if (check_tls(cfg, err, size) < 0) {
+        config_free(cfg);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 void config_free(FlowdConfig *cfg)

@@ -125,8 +125,8 @@ void eng_check_run_inputs(const EngWorkflow *wf, const json_t *inputs, Diags *d)
     {
         snprintf(path, sizeof(path), "inputs.%.128s", key);
         if (eng_workflow_find(wf, key) < 0)
-            diags_add(d, path, "there is no node \"%s\" in the workflow; run inputs are keyed by node id", key);
+            diags_add(d, path, "there is no node \"%.64s\" in the workflow; run inputs are keyed by node id", key);
         else if (!json_is_object(val))
-            diags_add(d, path, "must be an object of input values for node \"%s\"", key);
+            diags_add(d, path, "must be an object of input values for node \"%.64s\"", key);
     }
 }

@@ -349,7 +349,7 @@ static json_t *parse_inputs(const char *text, const EngLimits *lim, Diags *d)
         diags_add(d, "inputs", "are %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
         return NULL;
     }
-    json_t *v = json_loads(text, 0, &jerr);
+    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!v)
         diags_add(d, "inputs", "are not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
     else if (json_depth(v) > lim->max_json_depth + 1) {

@@ -33,15 +33,17 @@ static void load_node(Engine *e, EngRun *r, const StoreNode *sn)
         r->n_terminal++;
         return;
     }
+    ns->status = NS_PENDING;
     if (sn->status == NS_RUNNING) {
         char msg[160];
         snprintf(msg, sizeof(msg), "attempt %u was interrupted by a server restart; running it again",
                  sn->attempts);
         eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_RETRYING), .node = i, .attempt = sn->attempts, .message = msg});
-        if (sn->attempts > 0)
-            ns->attempts = sn->attempts - 1;
+        /* Written as PENDING with the event, so that a second crash before
+         * the next attempt starts does not say it again. The next attempt
+         * gets the next number: the history shows each start once. */
+        eng_node_dirty(e, r, (uint32_t)i);
     }
-    ns->status = NS_PENDING;
 }
 
 /* Recomputes what resolve_out would have counted for every finished node. */

@@ -59,7 +59,7 @@ static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim
         diags_add(d, PATH(path, "nodes[%zu].kind", i), "a node needs a \"kind\", e.g. \"python\" or \"noop\"");
     } else if (!(n->kind = nodes_find(pb->kind))) {
         const char *hint = nodes_suggest(pb->kind);
-        diags_add(d, PATH(path, "nodes[%zu].kind", i), "unknown kind \"%s\"%s%s%s; GetServerInfo lists the kinds",
+        diags_add(d, PATH(path, "nodes[%zu].kind", i), "unknown kind \"%.64s\"%s%s%s; GetServerInfo lists the kinds",
                   pb->kind, hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
     }
     n->config = parse_object(pb->config_json, PATH(path, "nodes[%zu].config", i), lim, d);
@@ -136,7 +136,7 @@ static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits 
         if (strcmp(s, on_error_name((OnError)k)) == 0)
             n->on_error = (OnError)k;
     if (n->on_error == _ON_ERROR_MAX) {
-        diags_add(d, PATH(path, "nodes[%zu].on_error", i), "\"%s\" is not one of fail, continue, fallback", s);
+        diags_add(d, PATH(path, "nodes[%zu].on_error", i), "\"%.64s\" is not one of fail, continue, fallback", s);
         n->on_error = ON_ERROR_FAIL;
     }
     bool has_fallback = pb->fallback_json && *pb->fallback_json;
@@ -156,7 +156,7 @@ static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags 
     for (size_t k = 0; k < pb->n_secrets; k++) {
         const char *s = pb->secrets[k];
         if (!valid_id(s) || strchr(s, '-'))
-            diags_add(d, PATH(path, "nodes[%zu].secrets[%zu]", i, k), "\"%s\" is not a secret name ([A-Za-z0-9_])",
+            diags_add(d, PATH(path, "nodes[%zu].secrets[%zu]", i, k), "\"%.64s\" is not a secret name ([A-Za-z0-9_])",
                       s);
         else
             n->secrets[n->n_secrets++] = xstrdup(s);
@@ -237,9 +237,9 @@ void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connec
     c->maps = xcalloc(pb->n_mapping, sizeof(EngMapping));
     for (size_t m = 0; m < pb->n_mapping; m++) {
         const char *src = pb->mapping[m]->key, *dst = pb->mapping[m]->value;
-        PATH(path, "connections[%u].mapping.%s", c->decl, src);
+        PATH(path, "connections[%u].mapping.%.64s", c->decl, src);
         if (!valid_path(src))
-            diags_add(d, path, "\"%s\" is not a dotted output path like \"result.items\"", src);
+            diags_add(d, path, "\"%.64s\" is not a dotted output path like \"result.items\"", src);
         else if (!dst || !*dst)
             diags_add(d, path, "needs a target input name");
         else
@@ -254,7 +254,7 @@ void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connec
         StrBuf b = {0};
         for (size_t i = 0; i < np && i < 16; i++)
             sb_printf(&b, "%s\"%s\"", i ? ", " : "", ports[i]);
-        diags_add(d, PATH(path, "connections[%u].port", c->decl), "switch \"%s\" has no port \"%s\"; its ports are %s",
+        diags_add(d, PATH(path, "connections[%u].port", c->decl), "switch \"%s\" has no port \"%.64s\"; its ports are %s",
                   wf->nodes[c->from].id, c->port, b.s ? b.s : "none");
         sb_free(&b);
     }

@@ -130,7 +130,7 @@ static int resolve_end(const EngWorkflow *wf, const char *id, const char *path, 
     if (!id || !*id)
         diags_add(d, path, "a connection needs \"%s\": the id of a node", what);
     else if (i < 0)
-        diags_add(d, path, "unknown node \"%s\"; it must be the id of a node in \"nodes\"", id);
+        diags_add(d, path, "unknown node \"%.64s\"; it must be the id of a node in \"nodes\"", id);
     return i;
 }
 
@@ -150,7 +150,7 @@ static void build_conns(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags *d
             continue;
         if (from == to) {
             snprintf(path, sizeof(path), "connections[%zu]", i);
-            diags_add(d, path, "node \"%s\" is connected to itself, which is a cycle", c->from);
+            diags_add(d, path, "node \"%.64s\" is connected to itself, which is a cycle", c->from);
             continue;
         }
         EngConn *ec = &wf->conns[wf->n_conns++];

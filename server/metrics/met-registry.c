@@ -229,21 +229,6 @@ int met_add_collector(MetRegistry *r, MetCollectFn fn, void *userdata)
     return rc;
 }
 
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-        if (n < 0 || (n == 1 && *p < 0xc2))
-            return false;
-        p++;
-        for (int i = 0; i < n; i++, p++)
-            if ((*p & 0xc0) != 0x80)
-                return false;
-    }
-    return true;
-}
-
 /* Maps a value to itself (the declared copy for enumerated labels) or to
  * MET_OTHER when it is too long, not UTF-8, or not declared. */
 static const char *normalize(const MetLabel *l, const char *v)

@@ -128,6 +128,7 @@ struct RpcServer {
     RpcGeneric health_generic;
     int health_port;
     RpcTag shutdown_tag;
+    atomic_int shutdowns_done; /* shutdown tags received (one per grpc_server) */
     atomic_bool shutting_down;
     atomic_bool serving;
     atomic_bool ready;

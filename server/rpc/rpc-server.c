@@ -6,6 +6,7 @@
  * The call is freed when the last goes. Ops on one call are serialized by its
  * mutex, since completions arrive on any worker thread. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,8 +162,19 @@ bool rpc_send_locked(RpcCall *c, const void *data, size_t len)
     return start_send(c, make_bb(data, len), false);
 }
 
+/* Status messages travel in HTTP/2 trailers, which clients limit (8 KiB by
+ * default in gRPC C core); a longer message would lose the status itself. */
+#define STATUS_MESSAGE_MAX 4000
+
 bool rpc_finish_locked(RpcCall *c, grpc_status_code code, const char *message)
 {
+    char capped[STATUS_MESSAGE_MAX + 128];
+
+    if (message && strlen(message) > STATUS_MESSAGE_MAX) {
+        snprintf(capped, sizeof(capped), "%.*s ... (message cut at %d bytes; ValidateWorkflow lists every problem)",
+                 STATUS_MESSAGE_MAX, message, STATUS_MESSAGE_MAX);
+        message = capped;
+    }
     c->code = code;
     grpc_slice_unref(c->status_details);
     /* UNAVAILABLE also means "no connection" to clients; a "flowd: " prefix
@@ -277,14 +289,20 @@ static void dispatch(RpcCall *c, grpc_byte_buffer *payload)
         rpc_fail(c, GRPC_STATUS_UNAVAILABLE, "flowd is shutting down; retry against another replica or later");
         return;
     }
+    /* Authorize before decoding: decoding a large request costs memory,
+     * which an unauthenticated caller must not be able to spend. */
+    if (!rpc_authorize(c))
+        return;
     ProtobufCMessage *req = decode(payload, def->request);
     if (!req) {
         rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid %s message", def->request->name);
         return;
     }
-    if (rpc_authorize(c))
-        def->handler(c, req);
+    def->handler(c, req);
     protobuf_c_message_free_unpacked(req, NULL);
+    /* A large request leaves freed memory in malloc's arenas; give it back. */
+    if (payload && grpc_byte_buffer_length(payload) > (1u << 20))
+        malloc_trim(0);
 }
 
 static void on_new_call(RpcPending *p, bool ok)
@@ -374,6 +392,8 @@ static void *worker(void *arg)
             on_send(t->ptr, ev.success);
             break;
         case TAG_SHUTDOWN:
+            atomic_fetch_add(&s->shutdowns_done, 1);
+            break;
         default:
             break;
         }
@@ -523,6 +543,12 @@ void rpc_shutdown(RpcServer *s, uint32_t grace_ms)
     if (s->health_server)
         grpc_server_cancel_all_calls(s->health_server);
     for (int i = 0; i < 100 && atomic_load(&s->live_calls) > 0; i++)
+        usleep(10000);
+    /* grpc_server_destroy asserts that every listener is gone: wait for
+     * the shutdown tags, which come once the listeners closed (a burst of
+     * dropped connections can delay them). */
+    int want = s->health_server ? 2 : 1;
+    for (int i = 0; i < 500 && atomic_load(&s->shutdowns_done) < want; i++)
         usleep(10000);
 }
 

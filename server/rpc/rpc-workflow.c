@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "server/nodes/nodes.h"
+#include "server/util/strmap.h"
 #include "server/rpc/rpc-convert.h"
 #include "server/rpc/rpc-internal.h"
 
@@ -32,12 +33,62 @@ static void fail_diags(RpcCall *c, const Diags *d, const char *what)
     rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s: %s", what, all);
 }
 
+static const char *bad_utf8_node(const Flowd__V1__Node *n)
+{
+    if (!utf8_valid(n->id) || !utf8_valid(n->kind) || !utf8_valid(n->on_error) || !utf8_valid(n->circuit))
+        return "a node's id, kind, on_error or circuit";
+    for (size_t k = 0; k < n->n_secrets; k++)
+        if (!utf8_valid(n->secrets[k]))
+            return "a secret name";
+    return NULL;
+}
+
+/* Names the first string of a workflow that is not valid UTF-8, or NULL.
+ * protobuf-c accepts such strings, but other clients fail on them when they
+ * come back (one bad run name would break a whole ListRuns page). */
+static const char *bad_utf8_workflow(const Flowd__V1__Workflow *wf)
+{
+    const char *bad;
+
+    if (!wf)
+        return NULL;
+    if (!utf8_valid(wf->name) || !utf8_valid(wf->description))
+        return "the workflow's name or description";
+    for (size_t i = 0; i < wf->n_nodes; i++)
+        if ((bad = bad_utf8_node(wf->nodes[i])))
+            return bad;
+    for (size_t i = 0; i < wf->n_connections; i++) {
+        const Flowd__V1__Connection *c = wf->connections[i];
+        if (!utf8_valid(c->from) || !utf8_valid(c->to) || !utf8_valid(c->port))
+            return "a connection's from, to or port";
+        for (size_t m = 0; m < c->n_mapping; m++)
+            if (!utf8_valid(c->mapping[m]->key) || !utf8_valid(c->mapping[m]->value))
+                return "a connection's mapping";
+    }
+    return NULL;
+}
+
+static const char *bad_utf8_submit(const Flowd__V1__SubmitRunRequest *req)
+{
+    if (!utf8_valid(req->idempotency_key))
+        return "idempotency_key";
+    for (size_t i = 0; i < req->n_labels; i++)
+        if (!utf8_valid(req->labels[i]->key) || !utf8_valid(req->labels[i]->value))
+            return "a label";
+    return bad_utf8_workflow(req->workflow);
+}
+
 static void validate_workflow(RpcCall *c, const ProtobufCMessage *m)
 {
     const Flowd__V1__ValidateWorkflowRequest *req = (const void *)m;
     Flowd__V1__ValidateWorkflowResponse resp = FLOWD__V1__VALIDATE_WORKFLOW_RESPONSE__INIT;
     Diags d = {0};
+    const char *bad = bad_utf8_workflow(req->workflow);
 
+    if (bad) {
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s is not valid UTF-8; protobuf strings must be", bad);
+        return;
+    }
     eng_validate(c->srv->cfg.engine, req->workflow, &c->caller.quota, &d);
     Flowd__V1__Diagnostic *items = calloc(d.len + 1, sizeof(*items));
     Flowd__V1__Diagnostic **ptrs = calloc(d.len + 1, sizeof(*ptrs));
@@ -70,6 +121,12 @@ static char *labels_json(const Flowd__V1__SubmitRunRequest *req)
 static int submit(RpcCall *c, const Flowd__V1__SubmitRunRequest *req, char **ret_id, bool *ret_dedup)
 {
     Diags d = {0};
+    const char *bad = bad_utf8_submit(req);
+
+    if (bad) {
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s is not valid UTF-8; protobuf strings must be", bad);
+        return -EINVAL;
+    }
     _cleanup_free_ char *labels = labels_json(req);
     EngSubmit s = {
         .workflow = req->workflow,
@@ -161,26 +218,31 @@ static void watch_run(RpcCall *c, const ProtobufCMessage *m)
  * declares them, which is usually the dependency order. */
 static void order_nodes(const StoreRun *run, StoreNode *nodes, size_t n)
 {
+    if (n < 2)
+        return;
     Flowd__V1__Workflow *wf = flowd__v1__workflow__unpack(NULL, run->workflow.len, run->workflow.data);
-    StoreNode *sorted = calloc(n ? n : 1, sizeof(StoreNode));
-    bool *used = calloc(n ? n : 1, sizeof(bool));
-    size_t k = 0;
-
-    for (size_t i = 0; wf && i < wf->n_nodes; i++)
-        for (size_t j = 0; j < n; j++)
-            if (!used[j] && strcmp(nodes[j].node_id, wf->nodes[i]->id) == 0) {
-                sorted[k++] = nodes[j];
-                used[j] = true;
-                break;
-            }
-    for (size_t j = 0; j < n; j++)
-        if (!used[j])
-            sorted[k++] = nodes[j];
-    memcpy(nodes, sorted, n * sizeof(StoreNode));
+    if (!wf)
+        return;
+    StrMap pos;
+    strmap_init(&pos, wf->n_nodes);
+    for (size_t i = 0; i < wf->n_nodes; i++)
+        strmap_put(&pos, wf->nodes[i]->id, (uint32_t)i);
+    StoreNode *sorted = calloc(wf->n_nodes + n, sizeof(StoreNode));
+    bool *filled = calloc(wf->n_nodes + n, sizeof(bool));
+    size_t extra = wf->n_nodes;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i;
+        size_t at = strmap_get(&pos, nodes[j].node_id, &i) && !filled[i] ? i : extra++;
+        sorted[at] = nodes[j];
+        filled[at] = true;
+    }
+    for (size_t i = 0, k = 0; i < wf->n_nodes + n; i++)
+        if (filled[i])
+            nodes[k++] = sorted[i];
     free(sorted);
-    free(used);
-    if (wf)
-        flowd__v1__workflow__free_unpacked(wf, NULL);
+    free(filled);
+    strmap_free(&pos);
+    flowd__v1__workflow__free_unpacked(wf, NULL);
 }
 
 static void reply_run(RpcCall *c, const char *id)
@@ -191,8 +253,7 @@ static void reply_run(RpcCall *c, const char *id)
 
     if (load_run(c, id, &run, &nodes, &n) < 0)
         return;
-    if (n <= 10000)
-        order_nodes(run, nodes, n);
+    order_nodes(run, nodes, n);
     Flowd__V1__Run *msg = rpc_run_msg(run, nodes, n);
     rpc_reply(c, &msg->base);
     protobuf_c_message_free_unpacked(&msg->base, NULL);

@@ -55,6 +55,10 @@ void sb_free(StrBuf *b);
  * 8 random hex digits, so that ids sort by creation time. */
 char *new_id(const char *prefix);
 
+/* True when s is valid UTF-8 (protobuf strings must be; protobuf-c does not
+ * check). */
+bool utf8_valid(const char *s);
+
 /* Human-readable byte count: "12.3 MiB". */
 void fmt_bytes(char *buf, size_t size, uint64_t bytes);
 

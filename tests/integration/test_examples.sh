@@ -48,7 +48,9 @@ for secret in 'ada@example.com' '4111 1111 1111 1111' '123-45-6789' 'Ada Lovelac
 done
 check "pii-masking kept what is not personal data" has 'order 2024-05-01 total 1234.50' "$final"
 
-if [[ -s "$plugins/word_count.so" ]]; then
+if [[ -n "${ASAN_OPTIONS:-}" ]]; then
+    skip "plugin-wordcount" "sanitizer builds: the ASan runtime in the plugin helper calls setrlimit, which the sandbox forbids"
+elif [[ -s "$plugins/word_count.so" ]]; then
     out=$("$FLOWCTL" run "$ex/plugin-wordcount.json" --output json 2>&1)
     has '"type":"RUN_SUCCEEDED"' "$out" || tail -5 <<<"$out" | sed 's/^/#   /'
     check "plugin-wordcount succeeds" has '"type":"RUN_SUCCEEDED"' "$out"
