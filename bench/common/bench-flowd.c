@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <math.h>
@@ -43,6 +44,14 @@ FcWorkflow *bench_flowd_workflow(const char *json)
     return wf;
 }
 
+static uint64_t real_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 typedef struct Collect {
     BenchRun *run;
     const char *expect;
@@ -63,16 +72,27 @@ static int on_event(const FcEvent *ev, void *userdata)
 
     r->events++;
     switch (ev->type) {
+    case FC_EVENT_RUN_QUEUED:
+        r->queued_unix_ns = ev->time_unix_nano;
+        break;
+    case FC_EVENT_NODE_STARTED:
+        if (!r->first_node_started_unix_ns)
+            r->first_node_started_unix_ns = ev->time_unix_nano;
+        break;
     case FC_EVENT_RUN_STARTED:
         r->server_started_unix_ns = ev->time_unix_nano;
         break;
     case FC_EVENT_NODE_SUCCEEDED:
         r->nodes_succeeded++;
+        r->last_node_done_unix_ns = ev->time_unix_nano;
         /* Usage comes from the sandbox's wait4() and cgroup: a node that
          * skipped its sandbox (cached, short-circuited) would carry none. */
         if (ev->has_usage && ev->usage.wall_us > 0 && ev->usage.peak_memory_bytes > 0)
             r->nodes_sandboxed++;
         r->node_wall_us_sum += ev->has_usage ? ev->usage.wall_us : 0;
+        r->node_cpu_us_sum += ev->has_usage ? ev->usage.cpu_user_us + ev->usage.cpu_system_us : 0;
+        if (ev->has_usage && (!r->node_wall_us_min || ev->usage.wall_us < r->node_wall_us_min))
+            r->node_wall_us_min = ev->usage.wall_us;
         if (k->expect && ev->output_json && strstr(ev->output_json, k->expect))
             r->nodes_expected++;
         break;
@@ -87,6 +107,7 @@ static int on_event(const FcEvent *ev, void *userdata)
     }
     if (fc_event_type_is_terminal(ev->type)) {
         r->terminal_ns = bench_now_ns();
+        r->terminal_real_ns = real_ns();
         r->terminal = ev->type;
         r->server_finished_unix_ns = ev->time_unix_nano;
     }
@@ -100,6 +121,7 @@ int bench_flowd_execute(FcClient *c, const FcWorkflow *wf, const char *expect_ou
     FcError err = {0};
 
     memset(ret, 0, sizeof(*ret));
+    ret->submit_real_ns = real_ns();
     ret->submit_ns = bench_now_ns();
     int r = fc_execute(c, wf, NULL, &h, &err);
     if (r < 0 && !ret->failure[0])

@@ -20,6 +20,14 @@ typedef struct BenchRun {
     uint64_t server_started_unix_ns;  /* RUN_STARTED's time */
     uint64_t server_finished_unix_ns; /* the terminal event's time */
     uint64_t node_wall_us_sum;        /* sum of usage.wall_us over the nodes */
+    uint64_t node_cpu_us_sum;         /* ... of usage.cpu_user_us + cpu_system_us */
+    uint64_t node_wall_us_min;        /* the fastest node's usage.wall_us */
+    /* CLOCK_REALTIME, comparable with the events' times on one machine:
+     * the call's start, the arrival of the terminal event, and the server's
+     * time of RUN_QUEUED, the first NODE_STARTED and the last
+     * NODE_SUCCEEDED. */
+    uint64_t submit_real_ns, terminal_real_ns;
+    uint64_t queued_unix_ns, first_node_started_unix_ns, last_node_done_unix_ns;
     char failure[256];        /* the first failure message seen, "" if none */
 } BenchRun;
 

@@ -57,9 +57,9 @@ void bench_print_header(const char *title);
 void bench_print(const BenchFigure *f);
 
 /* Appends f as one JSON line to path (no-op for NULL). The line also carries
- * nproc, kernel, time (UTC, ISO 8601) and, when the environment has
- * BENCH_RUN_ID, the id of the scripts/bench run it belongs to. Returns 0 or
- * -errno. */
+ * nproc, kernel, time (UTC, ISO 8601), the scripts/bench run id from the
+ * environment (BENCH_RUN_ID) and background_cpu: null here, scripts/bench
+ * fills in what other processes used meanwhile. Returns 0 or -errno. */
 int bench_emit(const char *path, const BenchFigure *f);
 
 /* Prints and emits. A missed target is a result, not an error: benchmarks

@@ -1,7 +1,7 @@
 /* bench_grpc.c: ExecuteRun of a one-node noop workflow on loopback, to its
  * terminal event, against the floor of gRPC itself: a bare C-core unary echo
- * (echo-server.c, a separate process like flowd) carrying the same request
- * bytes, measured in the same run.
+ * (echo-server.c, a separate process like flowd) carrying a packed
+ * SubmitRunRequest of the same workflow, measured in the same run.
  *
  *   latency at concurrency 1: blocks of echo calls and ExecuteRuns
  *     alternate, so both see the same machine noise; p50 and p99;
@@ -89,7 +89,8 @@ static void floor_stop(Floor *f)
     free(f->req);
 }
 
-/* The request bytes ExecuteRun sends for the one-node workflow. */
+/* A SubmitRunRequest of the one-node workflow, packed: what the echo
+ * carries each way. */
 static void floor_payload(Floor *f)
 {
     Flowd__V1__Node node = FLOWD__V1__NODE__INIT, *nodes[1] = {&node};
@@ -114,6 +115,34 @@ static FcClient *client;
 static FcWorkflow *workflow;
 static Floor fl;
 
+/* Where the time of one ExecuteRun goes, from the events' server times
+ * and the client's realtime clock (one machine, one clock). */
+enum { PH_ACCEPT, PH_SCHEDULE, PH_ATTEMPT, PH_FINISH, PH_DELIVER, _PH_MAX };
+static const char *const phase_names[_PH_MAX] = {
+    "submit->RUN_QUEUED", "RUN_QUEUED->NODE_STARTED", "NODE_STARTED->NODE_SUCCEEDED",
+    "NODE_SUCCEEDED->RUN_SUCCEEDED", "RUN_SUCCEEDED->client"};
+static double *phases[_PH_MAX];
+static size_t n_phases, cap_phases;
+
+static double span_ms(uint64_t from, uint64_t to)
+{
+    return to >= from ? (double)(to - from) / 1e6 : 0.0;
+}
+
+static void record_phases(const BenchRun *r)
+{
+    if (!cap_phases)
+        return;
+    if (n_phases == cap_phases)
+        return;
+    phases[PH_ACCEPT][n_phases] = span_ms(r->submit_real_ns, r->queued_unix_ns);
+    phases[PH_SCHEDULE][n_phases] = span_ms(r->queued_unix_ns, r->first_node_started_unix_ns);
+    phases[PH_ATTEMPT][n_phases] = span_ms(r->first_node_started_unix_ns, r->last_node_done_unix_ns);
+    phases[PH_FINISH][n_phases] = span_ms(r->last_node_done_unix_ns, r->server_finished_unix_ns);
+    phases[PH_DELIVER][n_phases] = span_ms(r->server_finished_unix_ns, r->terminal_real_ns);
+    n_phases++;
+}
+
 static double flowd_once(void)
 {
     BenchRun r;
@@ -121,6 +150,7 @@ static double flowd_once(void)
 
     if (bench_flowd_execute(client, workflow, NULL, &r) < 0 || !bench_run_ok(&r, 1, false, why, sizeof(why)))
         bench_die("ExecuteRun failed: %s", r.failure[0] ? r.failure : why);
+    record_phases(&r);
     return bench_run_ms(&r);
 }
 
@@ -175,6 +205,9 @@ static void latency_c1(const BenchArgs *a, int n)
         flowd_once();
         echo_once();
     }
+    cap_phases = (size_t)n;
+    for (int k = 0; k < _PH_MAX; k++)
+        phases[k] = calloc((size_t)n, sizeof(double));
     for (int done = 0; done < n; done += BLOCK) {
         for (int i = done; i < done + BLOCK && i < n; i++)
             ev[i] = echo_once();
@@ -183,14 +216,22 @@ static void latency_c1(const BenchArgs *a, int n)
     }
     double e50 = bench_pct(ev, (size_t)n, 0.5), e99 = bench_pct(ev, (size_t)n, 0.99);
     double f50 = bench_pct(fv, (size_t)n, 0.5), f99 = bench_pct(fv, (size_t)n, 0.99);
+    char breakdown[400];
+    int len = snprintf(breakdown, sizeof(breakdown), "median ms by phase (server event times):");
+    for (int k = 0; k < _PH_MAX; k++) {
+        len += snprintf(breakdown + len, sizeof(breakdown) - (size_t)len, " %s %.3f;", phase_names[k],
+                        bench_pct(phases[k], n_phases, 0.5));
+        free(phases[k]);
+    }
+    cap_phases = 0;
     BenchFigure echo = {.name = "grpc_echo_unary_c1", .unit = "ms", .median = e50, .p99 = e99,
                         .baseline = NAN, .ratio = NAN, .samples = (size_t)n,
-                        .note = "the floor: bare C-core unary echo of the same request bytes"};
+                        .note = "the floor: bare C-core unary echo of a SubmitRunRequest of the same workflow"};
     BenchFigure f = {.name = "grpc_execute_run_c1", .unit = "ms", .median = f50, .p99 = f99,
                      .baseline = e50, .baseline_name = "bare gRPC C-core unary echo, p50",
                      .ratio = f50 / e50, .target = "p50 <= 2 ms, p99 <= 10 ms",
                      .met = f50 <= 2.0 && f99 <= 10.0 ? BENCH_MET_YES : BENCH_MET_NO,
-                     .samples = (size_t)n, .note = "ExecuteRun of a one-node noop workflow to its terminal event"};
+                     .samples = (size_t)n, .note = breakdown};
     bench_report(a, &echo);
     bench_report(a, &f);
     free(fv);

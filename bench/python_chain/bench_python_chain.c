@@ -13,11 +13,12 @@ int main(int argc, char **argv)
         .n_nodes = 40,
         .fib_n = 10,
         .expect = "55",
-        .rounds = 7,
-        .quick_rounds = 3,
+        .rounds = 8,
+        .quick_rounds = 2,
         .max_ratio = 1.1,
         .target = "ratio <= 1.1",
         .plain_loop = true,
+        .runner_only = true,
     };
     return bench_python_main(argc, argv, &spec);
 }

@@ -13,11 +13,12 @@ int main(int argc, char **argv)
         .n_nodes = 10,
         .fib_n = 33,
         .expect = "3524578",
-        .rounds = 3,
-        .quick_rounds = 1,
+        .rounds = 4,
+        .quick_rounds = 2,
         .max_ratio = 1.02,
         .target = "ratio <= 1.02",
         .plain_loop = false,
+        .runner_only = false,
     };
     return bench_python_main(argc, argv, &spec);
 }

@@ -42,8 +42,6 @@ static double one_run(FcClient *c, const FcWorkflow *wf, size_t n, double *serve
 
     if (bench_flowd_execute(c, wf, NULL, &r) < 0 || !bench_run_ok(&r, n, false, why, sizeof(why)))
         bench_die("throughput run failed: %s", r.failure[0] ? r.failure : why);
-    if (!bench_run_ok(&r, n, false, why, sizeof(why)))
-        bench_die("throughput run is not valid: %s", why);
     *server_ms = (double)(r.server_finished_unix_ns - r.server_started_unix_ns) / 1e6;
     return (double)n * 1000.0 / bench_run_ms(&r);
 }
