@@ -63,6 +63,7 @@ struct SbxPool {
     uid_t uid;
     gid_t gid;
     char *scratch_root;
+    char *zygote_exe;
     char **ro_paths;
     const SbxBuiltin *builtins;
     size_t n_builtins;
@@ -143,6 +144,7 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e) {
     p->builtins = cfg->builtins;
     p->n_builtins = cfg->n_builtins;
     p->scratch_root = strdup(cfg->scratch_root ? cfg->scratch_root : "/tmp/flowd-sbx");
+    p->zygote_exe = strdup(cfg->zygote_exe ? cfg->zygote_exe : "/proc/self/exe");
     p->ro_paths = strv_copy(cfg->ro_paths);
     p->z = calloc(p->nz, sizeof(*p->z));
     p->att = calloc(p->max_children, sizeof(*p->att));
@@ -245,13 +247,14 @@ static int socket_pair(int sv[2]) {
     return 0;
 }
 
-/* A zygote is always a fresh image of this program (posix_spawn of
- * /proc/self/exe, vfork-style, safe from a multi-threaded caller), never a
+/* A zygote is always a fresh image of the zygote program (posix_spawn of
+ * SbxConfig.zygote_exe, by default /proc/self/exe; vfork-style, safe from a
+ * multi-threaded caller), never a
  * fork of the caller: built-in children are copies of the zygote, and a
  * fork would hand them the caller's heap and initial stack, with its
  * environment (the server's secrets) and whatever it had loaded. The
  * environment is empty; everything the zygote needs comes in INIT. */
-static int exec_zygote(PZygote *z) {
+static int exec_zygote(const SbxPool *p, PZygote *z) {
     int sv[2];
     int r = socket_pair(sv);
     if (r < 0)
@@ -262,7 +265,7 @@ static int exec_zygote(PZygote *z) {
     char *argv[] = {"flowd-zygote", SBX_ZYGOTE_FLAG, NULL};
     char *envp[] = {NULL};
     pid_t pid;
-    r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, envp);
+    r = posix_spawn(&pid, p->zygote_exe, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
     if (r != 0) {
@@ -275,7 +278,7 @@ static int exec_zygote(PZygote *z) {
 }
 
 static int start_zygote(SbxPool *p, PZygote *z) {
-    int r = exec_zygote(z);
+    int r = exec_zygote(p, z);
     if (r < 0)
         return r;
     z->generation++;
@@ -764,6 +767,7 @@ SbxPool *sbx_pool_free(SbxPool *p) {
     safe_close(p->ep);
     safe_close(p->wake_fd);
     free(p->scratch_root);
+    free(p->zygote_exe);
     strv_free(p->ro_paths);
     free(p->z);
     free(p->att);

@@ -77,6 +77,11 @@ typedef struct SbxConfig {
     size_t n_builtins;
     /* Extra read-only paths for Landlock (besides /usr, /lib*, /etc). */
     const char *const *ro_paths;
+    /* The program zygotes run (with a hidden argv flag handled by
+     * sbx_zygote_maybe_run); NULL: this program (/proc/self/exe). A small
+     * dedicated program forks much faster than a server linked with dozens
+     * of libraries: fork and exit cost grows with the mappings. */
+    const char *zygote_exe;
 } SbxConfig;
 
 typedef struct SbxLimits {

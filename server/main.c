@@ -35,6 +35,7 @@ typedef struct Flowd {
     char *tls_key;
     char *tls_client_ca;
     char *scratch; /* node scratch root */
+    char *zygote_exe;
     SbxPool *sbx;
     SbxInfo sbx_info;
     Store *store;
@@ -115,23 +116,38 @@ static char *scratch_root(const Flowd *f)
     return dir;
 }
 
-/* Exec and plugin attempts execve this binary as the sandbox uid. When the
- * uid cannot reach it (a build tree under /root), a copy goes next to the
- * scratch directories, which the uid can reach. */
-static char *node_helper_path(Flowd *f)
+/* The zygote program: flowd-zygote next to flowd (small, so forks are
+ * cheap), or flowd itself when it is missing. */
+static char *zygote_exe(void)
 {
     char self[4096];
-    struct stat st;
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
     if (n <= 0)
-        return NULL;
+        return xstrdup("/proc/self/exe");
     self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    char *z = xasprintf("%.*s/flowd-zygote", slash ? (int)(slash - self) : 0, self);
+    if (access(z, X_OK) == 0)
+        return z;
+    free(z);
+    log_warn(NULL, "flowd-zygote is not next to %s: the sandbox forks from flowd itself, which is slower", self);
+    return xstrdup(self);
+}
+
+/* Exec and plugin attempts execve the zygote program as the sandbox uid.
+ * When the uid cannot reach it (a build tree under /root), a copy goes next
+ * to the scratch directories, which the uid can reach. */
+static char *node_helper_path(Flowd *f)
+{
+    const char *self = f->zygote_exe;
+    struct stat st;
+
     if (stat(self, &st) == 0 && (st.st_mode & S_IXOTH) && searchable_by(self, f->cfg.sandbox_uid))
         return xstrdup(self);
     char *copy = xasprintf("%s/.flowd-node-helper", f->scratch);
     _cleanup_free_ char *tmp = xasprintf("%s.%d", copy, (int)getpid());
-    int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    int in = open(self, O_RDONLY | O_CLOEXEC);
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     bool ok = in >= 0 && out >= 0 && fstat(in, &st) == 0 &&
               copy_file_range(in, NULL, out, NULL, (size_t)st.st_size, 0) == st.st_size;
@@ -189,6 +205,7 @@ static int start_sandbox(Flowd *f)
         .cgroup_name = "flowd",
         .builtins = builtins,
         .n_builtins = n_builtins,
+        .zygote_exe = f->zygote_exe,
         .ro_paths = nodes_ro_paths(),
     };
     SbxError err = {0};
@@ -446,6 +463,7 @@ static void free_all(Flowd *f)
         rmdir(f->scratch);
     }
     free(f->scratch);
+    free(f->zygote_exe);
     config_free(&f->cfg);
 }
 
@@ -490,6 +508,7 @@ static int run_server(Flowd *f)
         log_error(NULL, "cannot create FLOWD_DATA_DIR %s: %s", f->cfg.data_dir, strerror(-r));
         return 1;
     }
+    f->zygote_exe = zygote_exe();
     f->scratch = scratch_root(f);
     if (!f->scratch) {
         log_error(NULL, "cannot create a scratch directory for nodes under %s or /tmp", f->cfg.data_dir);
