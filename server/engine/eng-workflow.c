@@ -18,7 +18,7 @@ void eng_limits_default(EngLimits *l)
 {
     *l = (EngLimits){
         .max_nodes = 200000,
-        .max_conns = 1000000,
+        .max_conns = 500000,
         .max_json_bytes = 4u << 20,
         .max_json_depth = 64,
         .default_memory_mb = 512,

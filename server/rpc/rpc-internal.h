@@ -42,6 +42,7 @@ typedef struct RpcMethodDef {
     RpcKind kind;
     RpcRole role;
     RpcHandler handler;
+    bool has_workflow; /* field 1 of the request is a Workflow */
 } RpcMethodDef;
 
 typedef enum RpcTagKind {
@@ -170,6 +171,13 @@ bool rpc_finish_locked(RpcCall *c, grpc_status_code code, const char *message);
 /* Maps -errno from the engine or store to a status. */
 grpc_status_code rpc_status_from_errno(int err);
 const char *rpc_status_name(grpc_status_code code);
+
+/* rpc-wire.c: counts the nodes and connections of the workflow in field 1
+ * of a request without decoding it. */
+void rpc_wire_count_workflow(const uint8_t *buf, size_t len, size_t *ret_nodes, size_t *ret_conns);
+/* The most a request may carry, checked on the wire (the engine's limits). */
+#define RPC_MAX_NODES 200000
+#define RPC_MAX_CONNS 500000
 
 /* rpc-stream.c */
 int rpc_pump_start(RpcServer *s);

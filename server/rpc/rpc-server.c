@@ -265,19 +265,43 @@ static RpcCall *call_new(RpcServer *s, const RpcMethodDef *def, grpc_call *gc, g
     return c;
 }
 
-static ProtobufCMessage *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc)
+/* Refuses a workflow too large to decode: see rpc-wire.c. */
+static bool too_large(RpcCall *c, const uint8_t *buf, size_t len)
 {
+    size_t nodes, conns;
+
+    if (!c->def->has_workflow)
+        return false;
+    rpc_wire_count_workflow(buf, len, &nodes, &conns);
+    if (nodes <= RPC_MAX_NODES && conns <= RPC_MAX_CONNS)
+        return false;
+    rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+             "the workflow has %zu nodes and %zu connections; the limits are %d and %d: split it", nodes, conns,
+             RPC_MAX_NODES, RPC_MAX_CONNS);
+    return true;
+}
+
+/* Decodes the request; on failure answers the call and returns NULL. */
+static ProtobufCMessage *decode(RpcCall *c, grpc_byte_buffer *bb)
+{
+    const ProtobufCMessageDescriptor *desc = c->def->request;
     grpc_byte_buffer_reader r;
     ProtobufCMessage *m = NULL;
 
     if (!bb)
-        return protobuf_c_message_unpack(desc, NULL, 0, (const uint8_t *)"");
-    if (!grpc_byte_buffer_reader_init(&r, bb))
-        return NULL;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-    grpc_slice_unref(s);
+        m = protobuf_c_message_unpack(desc, NULL, 0, (const uint8_t *)"");
+    else if (grpc_byte_buffer_reader_init(&r, bb)) {
+        grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        if (too_large(c, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s))) {
+            grpc_slice_unref(s);
+            return NULL;
+        }
+        m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+        grpc_slice_unref(s);
+    }
+    if (!m)
+        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid %s message", desc->name);
     return m;
 }
 
@@ -293,11 +317,9 @@ static void dispatch(RpcCall *c, grpc_byte_buffer *payload)
      * which an unauthenticated caller must not be able to spend. */
     if (!rpc_authorize(c))
         return;
-    ProtobufCMessage *req = decode(payload, def->request);
-    if (!req) {
-        rpc_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid %s message", def->request->name);
+    ProtobufCMessage *req = decode(c, payload);
+    if (!req)
         return;
-    }
     def->handler(c, req);
     protobuf_c_message_free_unpacked(req, NULL);
     /* A large request leaves freed memory in malloc's arenas; give it back. */

@@ -435,21 +435,21 @@ static void get_server_info(RpcCall *c, const ProtobufCMessage *m)
     free(kind_names);
 }
 
-#define METHOD(name, req, kind, role, fn)                                                                     \
+#define METHOD(name, req, kind, role, fn, wf)                                                                 \
     {                                                                                                          \
-        "/flowd.v1.WorkflowService/" name, name, &flowd__v1__##req##__descriptor, kind, role, fn               \
+        "/flowd.v1.WorkflowService/" name, name, &flowd__v1__##req##__descriptor, kind, role, fn, wf           \
     }
 
 const RpcMethodDef rpc_workflow_methods[] = {
-    METHOD("ValidateWorkflow", validate_workflow_request, RPC_UNARY, ROLE_VIEWER, validate_workflow),
-    METHOD("SubmitRun", submit_run_request, RPC_UNARY, ROLE_SUBMITTER, submit_run),
-    METHOD("ExecuteRun", submit_run_request, RPC_SERVER_STREAM, ROLE_SUBMITTER, execute_run),
-    METHOD("WatchRun", watch_run_request, RPC_SERVER_STREAM, ROLE_VIEWER, watch_run),
-    METHOD("GetRun", get_run_request, RPC_UNARY, ROLE_VIEWER, get_run),
-    METHOD("ListRuns", list_runs_request, RPC_UNARY, ROLE_VIEWER, list_runs),
-    METHOD("CancelRun", cancel_run_request, RPC_UNARY, ROLE_SUBMITTER, cancel_run),
-    METHOD("ListDeadLetters", list_dead_letters_request, RPC_UNARY, ROLE_ADMIN, list_dead_letters),
-    METHOD("RetryDeadLetter", retry_dead_letter_request, RPC_UNARY, ROLE_ADMIN, retry_dead_letter),
-    METHOD("GetServerInfo", get_server_info_request, RPC_UNARY, ROLE_VIEWER, get_server_info),
+    METHOD("ValidateWorkflow", validate_workflow_request, RPC_UNARY, ROLE_VIEWER, validate_workflow, true),
+    METHOD("SubmitRun", submit_run_request, RPC_UNARY, ROLE_SUBMITTER, submit_run, true),
+    METHOD("ExecuteRun", submit_run_request, RPC_SERVER_STREAM, ROLE_SUBMITTER, execute_run, true),
+    METHOD("WatchRun", watch_run_request, RPC_SERVER_STREAM, ROLE_VIEWER, watch_run, false),
+    METHOD("GetRun", get_run_request, RPC_UNARY, ROLE_VIEWER, get_run, false),
+    METHOD("ListRuns", list_runs_request, RPC_UNARY, ROLE_VIEWER, list_runs, false),
+    METHOD("CancelRun", cancel_run_request, RPC_UNARY, ROLE_SUBMITTER, cancel_run, false),
+    METHOD("ListDeadLetters", list_dead_letters_request, RPC_UNARY, ROLE_ADMIN, list_dead_letters, false),
+    METHOD("RetryDeadLetter", retry_dead_letter_request, RPC_UNARY, ROLE_ADMIN, retry_dead_letter, false),
+    METHOD("GetServerInfo", get_server_info_request, RPC_UNARY, ROLE_VIEWER, get_server_info, false),
 };
 const size_t rpc_n_workflow_methods = sizeof(rpc_workflow_methods) / sizeof(rpc_workflow_methods[0]);
