@@ -23,12 +23,29 @@ static bool valid_id(const char *id)
 }
 
 /* Parses a JSON object field; "" means an empty object. */
-static json_t *parse_object(const char *text, const char *path, const EngLimits *lim, Diags *d)
+/* Paths are formatted only when a problem is reported: a 100,000-node
+ * workflow is mostly valid, and formatting every field's path would cost
+ * more than checking it. */
+typedef struct LazyPath {
+    size_t node;
+    const char *field;
+    char buf[96];
+} LazyPath;
+
+static const char *lp(LazyPath *p)
+{
+    snprintf(p->buf, sizeof(p->buf), "nodes[%zu].%s", p->node, p->field);
+    return p->buf;
+}
+
+static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim, Diags *d)
 {
     json_error_t jerr;
+    const char *path;
 
     if (!text || !*text)
         return json_object();
+    path = lp(at);
     if (strlen(text) > lim->max_json_bytes) {
         diags_add(d, path, "is %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
         return NULL;
@@ -62,20 +79,24 @@ static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim
         diags_add(d, PATH(path, "nodes[%zu].kind", i), "unknown kind \"%.64s\"%s%s%s; GetServerInfo lists the kinds",
                   pb->kind, hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
     }
-    n->config = parse_object(pb->config_json, PATH(path, "nodes[%zu].config", i), lim, d);
+    LazyPath at = {i, "config", ""};
+    n->config = parse_object(pb->config_json, &at, lim, d);
     if (!n->config)
         n->config = json_object();
     else if (n->kind && n->kind->check)
-        n->kind->check(n->config, path, d);
+        n->kind->check(n->config, lp(&at), d);
     const json_t *params = json_object_get(n->config, "params");
     if (params && !json_is_object(params))
         diags_add(d, PATH(path, "nodes[%zu].config.params", i), "must be an object of default inputs");
 }
 
-static uint32_t ceiling(uint32_t asked, uint32_t def, uint32_t max, const char *path, const char *unit, Diags *d)
+static uint32_t ceiling(uint32_t asked, uint32_t def, uint32_t max, size_t i, const char *field, const char *unit,
+                        Diags *d)
 {
-    if (max && asked > max)
-        diags_add(d, path, "asks for %u %s, more than the quota's %u %s", asked, unit, max, unit);
+    if (max && asked > max) {
+        LazyPath at = {i, field, ""};
+        diags_add(d, lp(&at), "asks for %u %s, more than the quota's %u %s", asked, unit, max, unit);
+    }
     return asked ? asked : (max && def > max ? max : def);
 }
 
@@ -84,14 +105,13 @@ static void build_resources(const Flowd__V1__Node *pb, size_t i, const EngLimits
     const Flowd__V1__Resources *r = pb->resources;
     char path[64];
 
-    n->memory_mb = ceiling(r ? r->memory_mb : 0, lim->default_memory_mb, lim->max_memory_mb,
-                           PATH(path, "nodes[%zu].resources.memory_mb", i), "MiB", d);
-    n->cpu_millis = ceiling(r ? r->cpu_millis : 0, lim->default_cpu_millis, lim->max_cpu_millis,
-                            PATH(path, "nodes[%zu].resources.cpu_millis", i), "millicores", d);
-    n->pids = ceiling(r ? r->pids : 0, lim->default_pids, lim->max_pids, PATH(path, "nodes[%zu].resources.pids", i),
-                      "processes", d);
-    n->timeout_s = ceiling(pb->timeout_seconds, lim->default_timeout_s, lim->max_timeout_s,
-                           PATH(path, "nodes[%zu].timeout_seconds", i), "seconds", d);
+    n->memory_mb = ceiling(r ? r->memory_mb : 0, lim->default_memory_mb, lim->max_memory_mb, i, "resources.memory_mb",
+                           "MiB", d);
+    n->cpu_millis = ceiling(r ? r->cpu_millis : 0, lim->default_cpu_millis, lim->max_cpu_millis, i,
+                            "resources.cpu_millis", "millicores", d);
+    n->pids = ceiling(r ? r->pids : 0, lim->default_pids, lim->max_pids, i, "resources.pids", "processes", d);
+    n->timeout_s = ceiling(pb->timeout_seconds, lim->default_timeout_s, lim->max_timeout_s, i, "timeout_seconds",
+                           "seconds", d);
     if (r && r->memory_mb && r->memory_mb < 8)
         diags_add(d, PATH(path, "nodes[%zu].resources.memory_mb", i), "must be at least 8 MiB");
     if (r && r->cpu_millis && r->cpu_millis < 10)
@@ -144,8 +164,10 @@ static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits 
         diags_add(d, PATH(path, "nodes[%zu].fallback", i), "on_error \"fallback\" needs a \"fallback\" object");
     else if (has_fallback && n->on_error != ON_ERROR_FALLBACK)
         diags_add(d, PATH(path, "nodes[%zu].fallback", i), "is only used with on_error \"fallback\"");
-    else if (has_fallback)
-        n->fallback = parse_object(pb->fallback_json, PATH(path, "nodes[%zu].fallback", i), lim, d);
+    else if (has_fallback) {
+        LazyPath at = {i, "fallback", ""};
+        n->fallback = parse_object(pb->fallback_json, &at, lim, d);
+    }
 }
 
 static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags *d)

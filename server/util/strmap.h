@@ -10,6 +10,7 @@
 
 typedef struct StrMap {
     const char **keys;
+    uint64_t *hashes; /* compared before the keys: no pointer chase on a miss */
     uint32_t *values;
     size_t cap; /* a power of two */
     size_t len;
