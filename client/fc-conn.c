@@ -29,8 +29,8 @@ struct FcClient {
 
 /* ---- channel ------------------------------------------------------------------ */
 
-static int make_credentials(const FcClientOptions *opts, grpc_channel_credentials **ret,
-                            FcError *err) {
+static int make_credentials(const FcClientOptions *opts, grpc_channel_credentials **ret, FcError *err)
+{
     _cleanup_free_ char *pem = NULL;
     size_t len;
     int r;
@@ -43,14 +43,13 @@ static int make_credentials(const FcClientOptions *opts, grpc_channel_credential
     if (r < 0)
         return fc_error_wrap(err, "TLS CA file");
     if (!strstr(pem, "-----BEGIN CERTIFICATE-----"))
-        return fc_error_set(err, EINVAL, FC_STATUS_OK,
-                            "TLS CA file %s holds no PEM certificate", opts->ca_file);
+        return fc_error_set(err, EINVAL, FC_STATUS_OK, "TLS CA file %s holds no PEM certificate", opts->ca_file);
     *ret = grpc_ssl_credentials_create(pem, NULL, NULL, NULL);
-    return *ret ? 0 : fc_error_set(err, EINVAL, FC_STATUS_OK, "cannot use %s as TLS CA",
-                                   opts->ca_file);
+    return *ret ? 0 : fc_error_set(err, EINVAL, FC_STATUS_OK, "cannot use %s as TLS CA", opts->ca_file);
 }
 
-int fc_client_new(const FcClientOptions *opts, FcClient **ret, FcError *err) {
+int fc_client_new(const FcClientOptions *opts, FcClient **ret, FcError *err)
+{
     grpc_channel_credentials *creds = NULL;
     grpc_arg args[3];
     grpc_channel_args chargs = {.num_args = 0, .args = args};
@@ -85,14 +84,14 @@ int fc_client_new(const FcClientOptions *opts, FcClient **ret, FcError *err) {
     grpc_channel_credentials_release(creds);
     if (r < 0 || !c->address || !c->channel) {
         fc_client_free(c);
-        return fc_error_set(err, ENOMEM, FC_STATUS_OK, "cannot create a channel to %s",
-                            fc_str(opts->address));
+        return fc_error_set(err, ENOMEM, FC_STATUS_OK, "cannot create a channel to %s", fc_str(opts->address));
     }
     *ret = c;
     return 0;
 }
 
-FcClient *fc_client_free(FcClient *c) {
+FcClient *fc_client_free(FcClient *c)
+{
     if (!c)
         return NULL;
     if (c->channel)
@@ -106,9 +105,7 @@ FcClient *fc_client_free(FcClient *c) {
     return NULL;
 }
 
-const char *fc_client_address(const FcClient *c) {
-    return c->address;
-}
+const char *fc_client_address(const FcClient *c) { return c->address; }
 
 /* ---- one call ------------------------------------------------------------------- */
 
@@ -124,7 +121,8 @@ typedef struct Call {
     bool cancelled;
 } Call;
 
-static grpc_byte_buffer *encode(const ProtobufCMessage *msg) {
+static grpc_byte_buffer *encode(const ProtobufCMessage *msg)
+{
     grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(msg));
     grpc_byte_buffer *bb;
 
@@ -134,7 +132,8 @@ static grpc_byte_buffer *encode(const ProtobufCMessage *msg) {
     return bb;
 }
 
-static ProtobufCMessage *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc) {
+static ProtobufCMessage *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc)
+{
     grpc_byte_buffer_reader reader;
     ProtobufCMessage *msg;
     grpc_slice s;
@@ -149,7 +148,8 @@ static ProtobufCMessage *decode(grpc_byte_buffer *bb, const ProtobufCMessageDesc
     return msg;
 }
 
-static int call_start(FcClient *c, Call *k, const char *method, gpr_timespec deadline) {
+static int call_start(FcClient *c, Call *k, const char *method, gpr_timespec deadline)
+{
     grpc_slice m = grpc_slice_from_static_string(method);
 
     *k = (Call){.details = grpc_empty_slice()};
@@ -158,22 +158,20 @@ static int call_start(FcClient *c, Call *k, const char *method, gpr_timespec dea
     k->cq = grpc_completion_queue_create_for_pluck(NULL);
     if (!k->cq)
         return -ENOMEM;
-    k->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, k->cq, m, NULL,
-                                       deadline, NULL);
+    k->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, k->cq, m, NULL, deadline, NULL);
     return k->call ? 0 : -ENOMEM;
 }
 
 /* Waits for `tag`, calling on_idle between ticks; an on_idle that asks to
  * stop cancels the call, and the wait goes on until the cancelled op lands. */
-static int call_wait(Call *k, void *tag, int (*on_idle)(void *), void *userdata,
-                     uint32_t tick_ms, int *stop) {
+static int call_wait(Call *k, void *tag, int (*on_idle)(void *), void *userdata, uint32_t tick_ms, int *stop)
+{
     for (;;) {
         gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
         grpc_event ev;
 
         if (on_idle && !k->cancelled)
-            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                    gpr_time_from_millis(tick_ms, GPR_TIMESPAN));
+            deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(tick_ms, GPR_TIMESPAN));
         ev = grpc_completion_queue_pluck(k->cq, tag, deadline, NULL);
         if (ev.type == GRPC_OP_COMPLETE)
             return ev.success ? 0 : -EIO;
@@ -190,7 +188,8 @@ static int call_wait(Call *k, void *tag, int (*on_idle)(void *), void *userdata,
     }
 }
 
-static void call_done(Call *k) {
+static void call_done(Call *k)
+{
     if (k->call)
         grpc_call_unref(k->call);
     if (k->send_buf)
@@ -202,30 +201,30 @@ static void call_done(Call *k) {
         gpr_free((void *)k->error_string);
     if (k->cq) {
         grpc_completion_queue_shutdown(k->cq);
-        while (grpc_completion_queue_pluck(k->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
-                   .type != GRPC_QUEUE_SHUTDOWN)
+        while (grpc_completion_queue_pluck(k->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
             ;
         grpc_completion_queue_destroy(k->cq);
     }
 }
 
 /* The gRPC status -> errno + message conversion, in this one place. */
-static int call_status(Call *k, const char *method, FcError *err) {
+static int call_status(Call *k, const char *method, FcError *err)
+{
     _cleanup_free_ char *details = NULL;
 
     if (k->status == GRPC_STATUS_OK)
         return 0;
     details = grpc_slice_to_c_string(k->details);
     if (details && details[0])
-        return fc_error_set(err, fc_status_to_errno((FcStatus)k->status), (FcStatus)k->status,
-                            "%s", details);
-    return fc_error_set(err, fc_status_to_errno((FcStatus)k->status), (FcStatus)k->status,
-                        "%s failed with %s", method, fc_status_name((FcStatus)k->status));
+        return fc_error_set(err, fc_status_to_errno((FcStatus)k->status), (FcStatus)k->status, "%s", details);
+    return fc_error_set(err, fc_status_to_errno((FcStatus)k->status), (FcStatus)k->status, "%s failed with %s", method,
+                        fc_status_name((FcStatus)k->status));
 }
 
 /* The ops every call starts with: metadata, the request, half-close. */
-static size_t fill_send_ops(FcClient *c, Call *k, bool with_token, grpc_metadata *md,
-                            grpc_op *ops) {
+static size_t fill_send_ops(FcClient *c, Call *k, bool with_token, grpc_metadata *md, grpc_op *ops)
+{
     size_t n = 0;
 
     ops[n] = (grpc_op){.op = GRPC_OP_SEND_INITIAL_METADATA};
@@ -244,7 +243,8 @@ static size_t fill_send_ops(FcClient *c, Call *k, bool with_token, grpc_metadata
     return n;
 }
 
-static grpc_op status_op(Call *k) {
+static grpc_op status_op(Call *k)
+{
     grpc_op op = {.op = GRPC_OP_RECV_STATUS_ON_CLIENT};
     op.data.recv_status_on_client.trailing_metadata = &k->trailing_md;
     op.data.recv_status_on_client.status = &k->status;
@@ -254,10 +254,10 @@ static grpc_op status_op(Call *k) {
 }
 
 int fc_rpc_unary(FcClient *c, const char *method, const ProtobufCMessage *request,
-                 const ProtobufCMessageDescriptor *response_type, bool with_token,
-                 ProtobufCMessage **ret, FcError *err) {
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(c->timeout_ms, GPR_TIMESPAN));
+                 const ProtobufCMessageDescriptor *response_type, bool with_token, ProtobufCMessage **ret, FcError *err)
+{
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(c->timeout_ms, GPR_TIMESPAN));
     grpc_byte_buffer *recv_buf = NULL;
     grpc_metadata md = {0};
     grpc_op ops[6];
@@ -287,8 +287,8 @@ int fc_rpc_unary(FcClient *c, const char *method, const ProtobufCMessage *reques
     if (r == 0) {
         *ret = recv_buf ? decode(recv_buf, response_type) : NULL;
         if (!*ret)
-            r = fc_error_set(err, EBADMSG, FC_STATUS_INTERNAL,
-                             "%s: the server's answer is not a %s", method, response_type->name);
+            r = fc_error_set(err, EBADMSG, FC_STATUS_INTERNAL, "%s: the server's answer is not a %s", method,
+                             response_type->name);
     }
     if (recv_buf)
         grpc_byte_buffer_destroy(recv_buf);
@@ -297,7 +297,8 @@ int fc_rpc_unary(FcClient *c, const char *method, const ProtobufCMessage *reques
 }
 
 /* Receives messages one at a time until the end of the stream or a stop. */
-static int stream_loop(Call *k, const FcStreamSpec *spec, int *stop, FcError *err) {
+static int stream_loop(Call *k, const FcStreamSpec *spec, int *stop, FcError *err)
+{
     uint32_t tick = spec->tick_ms ? spec->tick_ms : DEFAULT_TICK_MS;
 
     while (!*stop) {
@@ -307,15 +308,13 @@ static int stream_loop(Call *k, const FcStreamSpec *spec, int *stop, FcError *er
 
         op.data.recv_message.recv_message = &buf;
         if (grpc_call_start_batch(k->call, &op, 1, &buf, NULL) != GRPC_CALL_OK)
-            return fc_error_set(err, EIO, FC_STATUS_INTERNAL, "cannot receive on %s",
-                                spec->method);
+            return fc_error_set(err, EIO, FC_STATUS_INTERNAL, "cannot receive on %s", spec->method);
         if (call_wait(k, &buf, spec->on_idle, spec->userdata, tick, stop) < 0 || !buf)
             return 0; /* end of stream, or failed: the status says which */
         msg = decode(buf, spec->response_type);
         grpc_byte_buffer_destroy(buf);
         if (!msg)
-            return fc_error_set(err, EBADMSG, FC_STATUS_INTERNAL,
-                                "%s: a streamed message is not a %s", spec->method,
+            return fc_error_set(err, EBADMSG, FC_STATUS_INTERNAL, "%s: a streamed message is not a %s", spec->method,
                                 spec->response_type->name);
         int r = spec->on_message(msg, spec->userdata);
         protobuf_c_message_free_unpacked(msg, NULL);
@@ -328,7 +327,8 @@ static int stream_loop(Call *k, const FcStreamSpec *spec, int *stop, FcError *er
     return 0;
 }
 
-int fc_rpc_stream(FcClient *c, const FcStreamSpec *spec, FcError *err) {
+int fc_rpc_stream(FcClient *c, const FcStreamSpec *spec, FcError *err)
+{
     grpc_metadata md = {0};
     grpc_op ops[5], st;
     int status_tag, r, stop = 0;
@@ -350,8 +350,7 @@ int fc_rpc_stream(FcClient *c, const FcStreamSpec *spec, FcError *err) {
     }
     /* The first batch fails when the server is unreachable; the status then
      * says why, so its result is not checked here. */
-    (void)call_wait(&k, &k, spec->on_idle, spec->userdata,
-                    spec->tick_ms ? spec->tick_ms : DEFAULT_TICK_MS, &stop);
+    (void)call_wait(&k, &k, spec->on_idle, spec->userdata, spec->tick_ms ? spec->tick_ms : DEFAULT_TICK_MS, &stop);
     r = stop ? 0 : stream_loop(&k, spec, &stop, err);
     (void)call_wait(&k, &status_tag, NULL, NULL, 0, &stop);
     if (r == 0 && stop < 0)

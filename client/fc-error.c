@@ -8,7 +8,8 @@
 
 #include "fc-internal.h"
 
-int fc_error_set(FcError *err, int errnum, FcStatus status, const char *fmt, ...) {
+int fc_error_set(FcError *err, int errnum, FcStatus status, const char *fmt, ...)
+{
     if (err) {
         va_list ap;
         err->errnum = errnum;
@@ -20,7 +21,8 @@ int fc_error_set(FcError *err, int errnum, FcStatus status, const char *fmt, ...
     return -errnum;
 }
 
-int fc_error_wrap(FcError *err, const char *fmt, ...) {
+int fc_error_wrap(FcError *err, const char *fmt, ...)
+{
     char prefix[512], old[sizeof(err->message)];
     va_list ap;
 
@@ -36,25 +38,38 @@ int fc_error_wrap(FcError *err, const char *fmt, ...) {
     return -err->errnum;
 }
 
-int fc_status_to_errno(FcStatus status) {
+int fc_status_to_errno(FcStatus status)
+{
     switch (status) {
-    case FC_STATUS_OK: return 0;
-    case FC_STATUS_CANCELLED: return ECANCELED;
-    case FC_STATUS_INVALID_ARGUMENT: return EINVAL;
-    case FC_STATUS_DEADLINE_EXCEEDED: return ETIMEDOUT;
-    case FC_STATUS_NOT_FOUND: return ENOENT;
-    case FC_STATUS_ALREADY_EXISTS: return EEXIST;
-    case FC_STATUS_PERMISSION_DENIED: return EACCES;
-    case FC_STATUS_RESOURCE_EXHAUSTED: return EDQUOT;
-    case FC_STATUS_UNIMPLEMENTED: return EOPNOTSUPP;
-    case FC_STATUS_UNAVAILABLE: return ECONNREFUSED;
-    case FC_STATUS_UNAUTHENTICATED: return EPERM;
-    default: return EIO;
+    case FC_STATUS_OK:
+        return 0;
+    case FC_STATUS_CANCELLED:
+        return ECANCELED;
+    case FC_STATUS_INVALID_ARGUMENT:
+        return EINVAL;
+    case FC_STATUS_DEADLINE_EXCEEDED:
+        return ETIMEDOUT;
+    case FC_STATUS_NOT_FOUND:
+        return ENOENT;
+    case FC_STATUS_ALREADY_EXISTS:
+        return EEXIST;
+    case FC_STATUS_PERMISSION_DENIED:
+        return EACCES;
+    case FC_STATUS_RESOURCE_EXHAUSTED:
+        return EDQUOT;
+    case FC_STATUS_UNIMPLEMENTED:
+        return EOPNOTSUPP;
+    case FC_STATUS_UNAVAILABLE:
+        return ECONNREFUSED;
+    case FC_STATUS_UNAUTHENTICATED:
+        return EPERM;
+    default:
+        return EIO;
     }
 }
 
-int fc_diag_add(FcDiagnostics *diags, int line, int column, const char *path, const char *fmt,
-                ...) {
+int fc_diag_add(FcDiagnostics *diags, int line, int column, const char *path, const char *fmt, ...)
+{
     FcDiagnostic *items, *d;
     va_list ap;
     int r;
@@ -79,7 +94,8 @@ int fc_diag_add(FcDiagnostics *diags, int line, int column, const char *path, co
     return 0;
 }
 
-void fc_diagnostics_clear(FcDiagnostics *diags) {
+void fc_diagnostics_clear(FcDiagnostics *diags)
+{
     if (!diags)
         return;
     for (size_t i = 0; i < diags->n; i++) {
@@ -90,7 +106,8 @@ void fc_diagnostics_clear(FcDiagnostics *diags) {
     *diags = (FcDiagnostics){0};
 }
 
-static size_t edit_distance(const char *a, const char *b) {
+static size_t edit_distance(const char *a, const char *b)
+{
     size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
 
     /* Keys longer than this are never typos of ours; say "far". */
@@ -110,7 +127,8 @@ static size_t edit_distance(const char *a, const char *b) {
     return prev[lb];
 }
 
-const char *fc_closest(const char *word, const char *const *candidates, size_t n) {
+const char *fc_closest(const char *word, const char *const *candidates, size_t n)
+{
     const char *best = NULL;
     size_t best_d = SIZE_MAX, limit = strlen(word) / 2 + 1;
 
@@ -129,7 +147,8 @@ const char *fc_closest(const char *word, const char *const *candidates, size_t n
     return best_d <= limit ? best : NULL;
 }
 
-int fc_read_file(const char *path, char **ret, size_t *ret_len, FcError *err) {
+int fc_read_file(const char *path, char **ret, size_t *ret_len, FcError *err)
+{
     _cleanup_free_ char *buf = NULL;
     size_t len = 0, cap = 0;
     int fd, r = 0;
@@ -160,8 +179,7 @@ int fc_read_file(const char *path, char **ret, size_t *ret_len, FcError *err) {
             break;
         len += (size_t)k;
         if (len > FC_FILE_MAX_BYTES) {
-            r = fc_error_set(err, EFBIG, FC_STATUS_OK, "%s is larger than %u MiB", path,
-                             FC_FILE_MAX_BYTES >> 20);
+            r = fc_error_set(err, EFBIG, FC_STATUS_OK, "%s is larger than %u MiB", path, FC_FILE_MAX_BYTES >> 20);
             break;
         }
     }
@@ -178,16 +196,16 @@ int fc_read_file(const char *path, char **ret, size_t *ret_len, FcError *err) {
 /* ---- enum names ------------------------------------------------------------ */
 
 static const char *const status_names[_FC_STATUS_MAX] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-    "UNAUTHENTICATED",
+    "OK",        "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS",  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",    "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED",
 };
 
 static const char *const event_type_names[_FC_EVENT_TYPE_MAX] = {
-    "TYPE_UNSPECIFIED", "RUN_QUEUED", "RUN_STARTED", "NODE_STARTED", "NODE_PROGRESS",
-    "NODE_LOG", "NODE_RETRYING", "NODE_SUCCEEDED", "NODE_FAILED", "NODE_SKIPPED",
-    "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELLED",
+    "TYPE_UNSPECIFIED", "RUN_QUEUED",    "RUN_STARTED",    "NODE_STARTED", "NODE_PROGRESS",
+    "NODE_LOG",         "NODE_RETRYING", "NODE_SUCCEEDED", "NODE_FAILED",  "NODE_SKIPPED",
+    "RUN_SUCCEEDED",    "RUN_FAILED",    "RUN_CANCELLED",
 };
 
 static const char *const run_status_names[_FC_RUN_STATUS_MAX] = {
@@ -199,13 +217,15 @@ static const char *const node_status_names[_FC_NODE_STATUS_MAX] = {
 };
 
 static const char *const failure_kind_names[_FC_FAILURE_KIND_MAX] = {
-    "KIND_UNSPECIFIED", "NONZERO_EXIT", "SIGNALED", "OOM_KILLED", "TIMEOUT",
-    "SANDBOX_VIOLATION", "INVALID_OUTPUT", "INVALID_INPUT", "CIRCUIT_OPEN", "CANCELLED",
-    "INTERNAL",
+    "KIND_UNSPECIFIED", "NONZERO_EXIT",  "SIGNALED",     "OOM_KILLED", "TIMEOUT",  "SANDBOX_VIOLATION",
+    "INVALID_OUTPUT",   "INVALID_INPUT", "CIRCUIT_OPEN", "CANCELLED",  "INTERNAL",
 };
 
 static const char *const health_status_names[_FC_HEALTH_STATUS_MAX] = {
-    "UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN",
+    "UNKNOWN",
+    "SERVING",
+    "NOT_SERVING",
+    "SERVICE_UNKNOWN",
 };
 
 #define NAME_OF(table, v) ((unsigned)(v) < ELEMENTSOF(table) ? (table)[v] : "?")
@@ -217,14 +237,16 @@ const char *fc_node_status_name(FcNodeStatus s) { return NAME_OF(node_status_nam
 const char *fc_failure_kind_name(FcFailureKind k) { return NAME_OF(failure_kind_names, k); }
 const char *fc_health_status_name(FcHealthStatus s) { return NAME_OF(health_status_names, s); }
 
-static int lookup(const char *const *table, size_t n, const char *name) {
+static int lookup(const char *const *table, size_t n, const char *name)
+{
     for (size_t i = 1; i < n; i++)
         if (strcasecmp(table[i], name) == 0)
             return (int)i;
     return -EINVAL;
 }
 
-int fc_run_status_from_name(const char *name, FcRunStatus *ret) {
+int fc_run_status_from_name(const char *name, FcRunStatus *ret)
+{
     int i = lookup(run_status_names, ELEMENTSOF(run_status_names), name);
     if (i < 0)
         return i;
@@ -232,7 +254,8 @@ int fc_run_status_from_name(const char *name, FcRunStatus *ret) {
     return 0;
 }
 
-int fc_event_type_from_name(const char *name, FcEventType *ret) {
+int fc_event_type_from_name(const char *name, FcEventType *ret)
+{
     int i = lookup(event_type_names, ELEMENTSOF(event_type_names), name);
     if (i < 0)
         return i;
@@ -240,11 +263,9 @@ int fc_event_type_from_name(const char *name, FcEventType *ret) {
     return 0;
 }
 
-bool fc_event_type_is_terminal(FcEventType type) {
-    return type == FC_EVENT_RUN_SUCCEEDED || type == FC_EVENT_RUN_FAILED ||
-           type == FC_EVENT_RUN_CANCELLED;
+bool fc_event_type_is_terminal(FcEventType type)
+{
+    return type == FC_EVENT_RUN_SUCCEEDED || type == FC_EVENT_RUN_FAILED || type == FC_EVENT_RUN_CANCELLED;
 }
 
-const char *fc_version(void) {
-    return "0.1.0";
-}
+const char *fc_version(void) { return "0.1.0"; }

@@ -12,17 +12,15 @@
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _unused_ __attribute__((unused))
 
-static inline void freep(void *p) {
-    free(*(void **)p);
-}
+static inline void freep(void *p) { free(*(void **)p); }
 #define _cleanup_free_ _cleanup_(freep)
 
 /* Hands ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                   \
-    ({                                \
-        __typeof__(p) _taken_ = (p);  \
-        (p) = NULL;                   \
-        _taken_;                      \
+#define TAKE_PTR(p)                                                                                                    \
+    ({                                                                                                                 \
+        __typeof__(p) _taken_ = (p);                                                                                   \
+        (p) = NULL;                                                                                                    \
+        _taken_;                                                                                                       \
     })
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -39,8 +37,7 @@ int fc_error_wrap(FcError *err, const char *fmt, ...) _printf_(2, 3);
 int fc_status_to_errno(FcStatus status);
 
 /* Appends one diagnostic; -ENOMEM is the only failure. */
-int fc_diag_add(FcDiagnostics *diags, int line, int column, const char *path, const char *fmt,
-                ...) _printf_(5, 6);
+int fc_diag_add(FcDiagnostics *diags, int line, int column, const char *path, const char *fmt, ...) _printf_(5, 6);
 
 /* The candidate closest to `word` by edit distance, or NULL when none is
  * close enough to be a plausible typo. */
@@ -71,13 +68,11 @@ typedef struct FcStreamSpec {
 /* One unary call. *ret is a protobuf_c_message_free_unpacked()-able message.
  * with_token false leaves the authorization metadata out (health checks). */
 int fc_rpc_unary(FcClient *client, const char *method, const ProtobufCMessage *request,
-                 const ProtobufCMessageDescriptor *response_type, bool with_token,
-                 ProtobufCMessage **ret, FcError *err);
+                 const ProtobufCMessageDescriptor *response_type, bool with_token, ProtobufCMessage **ret,
+                 FcError *err);
 /* One server-streaming call, to its end or until a callback stops it. */
 int fc_rpc_stream(FcClient *client, const FcStreamSpec *spec, FcError *err);
 
-static inline const char *fc_str(const char *s) {
-    return s ? s : "";
-}
+static inline const char *fc_str(const char *s) { return s ? s : ""; }
 
 #endif

@@ -15,7 +15,8 @@
 
 /* ---- proto -> plain ----------------------------------------------------------- */
 
-static void fill_failure(const Flowd__V1__Failure *m, bool *has, FcFailure *out) {
+static void fill_failure(const Flowd__V1__Failure *m, bool *has, FcFailure *out)
+{
     *has = m != NULL;
     if (!m) {
         *out = (FcFailure){.message = "", .syscall = ""};
@@ -30,14 +31,16 @@ static void fill_failure(const Flowd__V1__Failure *m, bool *has, FcFailure *out)
     };
 }
 
-static void fill_usage(const Flowd__V1__ResourceUsage *m, bool *has, FcUsage *out) {
+static void fill_usage(const Flowd__V1__ResourceUsage *m, bool *has, FcUsage *out)
+{
     *has = m != NULL;
     *out = (FcUsage){0};
     if (m)
         *out = (FcUsage){m->peak_memory_bytes, m->cpu_user_us, m->cpu_system_us, m->wall_us};
 }
 
-static void fill_event(const Flowd__V1__RunEvent *m, FcEvent *ev) {
+static void fill_event(const Flowd__V1__RunEvent *m, FcEvent *ev)
+{
     *ev = (FcEvent){
         .run_id = fc_str(m->run_id),
         .seq = m->seq,
@@ -54,12 +57,14 @@ static void fill_event(const Flowd__V1__RunEvent *m, FcEvent *ev) {
     fill_usage(m->usage, &ev->has_usage, &ev->usage);
 }
 
-static void free_run_arrays(FcRun *run) {
+static void free_run_arrays(FcRun *run)
+{
     free(run->nodes);
     free(run->labels);
 }
 
-static int fill_run(const Flowd__V1__Run *m, FcRun *run) {
+static int fill_run(const Flowd__V1__Run *m, FcRun *run)
+{
     *run = (FcRun){
         .run_id = fc_str(m->run_id),
         .workflow_name = fc_str(m->workflow_name),
@@ -82,8 +87,10 @@ static int fill_run(const Flowd__V1__Run *m, FcRun *run) {
     for (size_t i = 0; i < m->n_nodes; i++) {
         const Flowd__V1__NodeRun *n = m->nodes[i];
         FcNodeRun *o = &run->nodes[i];
-        *o = (FcNodeRun){.node_id = fc_str(n->node_id), .status = (FcNodeStatus)n->status,
-                         .attempts = n->attempts, .output_json = fc_str(n->output_json)};
+        *o = (FcNodeRun){.node_id = fc_str(n->node_id),
+                         .status = (FcNodeStatus)n->status,
+                         .attempts = n->attempts,
+                         .output_json = fc_str(n->output_json)};
         fill_failure(n->failure, &o->has_failure, &o->failure);
         fill_usage(n->usage, &o->has_usage, &o->usage);
     }
@@ -115,7 +122,8 @@ typedef struct ServerInfoBox {
     Flowd__V1__ServerInfo *msg;
 } ServerInfoBox;
 
-FcRun *fc_run_free(FcRun *run) {
+FcRun *fc_run_free(FcRun *run)
+{
     RunBox *b = (RunBox *)run;
 
     if (!b)
@@ -127,7 +135,8 @@ FcRun *fc_run_free(FcRun *run) {
     return NULL;
 }
 
-FcRunPage *fc_run_page_free(FcRunPage *page) {
+FcRunPage *fc_run_page_free(FcRunPage *page)
+{
     RunPageBox *b = (RunPageBox *)page;
 
     if (!b)
@@ -141,7 +150,8 @@ FcRunPage *fc_run_page_free(FcRunPage *page) {
     return NULL;
 }
 
-FcDeadLetterPage *fc_dead_letter_page_free(FcDeadLetterPage *page) {
+FcDeadLetterPage *fc_dead_letter_page_free(FcDeadLetterPage *page)
+{
     DeadLetterPageBox *b = (DeadLetterPageBox *)page;
 
     if (!b)
@@ -153,7 +163,8 @@ FcDeadLetterPage *fc_dead_letter_page_free(FcDeadLetterPage *page) {
     return NULL;
 }
 
-FcServerInfo *fc_server_info_free(FcServerInfo *info) {
+FcServerInfo *fc_server_info_free(FcServerInfo *info)
+{
     ServerInfoBox *b = (ServerInfoBox *)info;
 
     if (!b)
@@ -165,7 +176,8 @@ FcServerInfo *fc_server_info_free(FcServerInfo *info) {
 }
 
 /* Boxes an unpacked Run; takes msg (freed on failure too). */
-static int box_run(Flowd__V1__Run *msg, FcRun **ret, FcError *err) {
+static int box_run(Flowd__V1__Run *msg, FcRun **ret, FcError *err)
+{
     RunBox *b = calloc(1, sizeof(*b));
 
     if (!b || fill_run(msg, &b->pub) < 0) {
@@ -180,33 +192,33 @@ static int box_run(Flowd__V1__Run *msg, FcRun **ret, FcError *err) {
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static int unary(FcClient *c, const char *method, const void *req,
-                 const ProtobufCMessageDescriptor *desc, void *ret, FcError *err) {
+static int unary(FcClient *c, const char *method, const void *req, const ProtobufCMessageDescriptor *desc, void *ret,
+                 FcError *err)
+{
     return fc_rpc_unary(c, method, req, desc, true, (ProtobufCMessage **)ret, err);
 }
 
-int fc_validate(FcClient *c, const FcWorkflow *wf, FcDiagnostics *diags, bool *ret_valid,
-                FcError *err) {
+int fc_validate(FcClient *c, const FcWorkflow *wf, FcDiagnostics *diags, bool *ret_valid, FcError *err)
+{
     Flowd__V1__ValidateWorkflowRequest req = FLOWD__V1__VALIDATE_WORKFLOW_REQUEST__INIT;
     Flowd__V1__ValidateWorkflowResponse *resp = NULL;
     int r;
 
     req.workflow = (Flowd__V1__Workflow *)fc_workflow_proto(wf);
-    r = unary(c, SVC "ValidateWorkflow", &req, &flowd__v1__validate_workflow_response__descriptor,
-              &resp, err);
+    r = unary(c, SVC "ValidateWorkflow", &req, &flowd__v1__validate_workflow_response__descriptor, &resp, err);
     if (r < 0)
         return r;
     for (size_t i = 0; i < resp->n_diagnostics && r == 0; i++)
-        r = fc_diag_add(diags, 0, 0, resp->diagnostics[i]->path, "%s",
-                        fc_str(resp->diagnostics[i]->message));
+        r = fc_diag_add(diags, 0, 0, resp->diagnostics[i]->path, "%s", fc_str(resp->diagnostics[i]->message));
     *ret_valid = resp->valid;
     protobuf_c_message_free_unpacked(&resp->base, NULL);
     return r < 0 ? fc_error_set(err, ENOMEM, FC_STATUS_OK, "out of memory") : 0;
 }
 
 /* Fills a SubmitRunRequest; *ret_entries (free() it) backs the labels. */
-static int fill_submit(const FcWorkflow *wf, const FcSubmitOptions *opts,
-                       Flowd__V1__SubmitRunRequest *req, void **ret_entries) {
+static int fill_submit(const FcWorkflow *wf, const FcSubmitOptions *opts, Flowd__V1__SubmitRunRequest *req,
+                       void **ret_entries)
+{
     static const FcSubmitOptions none = {0};
     Flowd__V1__SubmitRunRequest__LabelsEntry *entries, **ptrs;
     size_t n;
@@ -223,8 +235,7 @@ static int fill_submit(const FcWorkflow *wf, const FcSubmitOptions *opts,
         return -ENOMEM;
     ptrs = (Flowd__V1__SubmitRunRequest__LabelsEntry **)(entries + n + 1);
     for (size_t i = 0; i < n; i++) {
-        entries[i] = (Flowd__V1__SubmitRunRequest__LabelsEntry)
-            FLOWD__V1__SUBMIT_RUN_REQUEST__LABELS_ENTRY__INIT;
+        entries[i] = (Flowd__V1__SubmitRunRequest__LabelsEntry)FLOWD__V1__SUBMIT_RUN_REQUEST__LABELS_ENTRY__INIT;
         entries[i].key = (char *)opts->labels[i].key;
         entries[i].value = (char *)opts->labels[i].value;
         ptrs[i] = &entries[i];
@@ -235,8 +246,9 @@ static int fill_submit(const FcWorkflow *wf, const FcSubmitOptions *opts,
     return 0;
 }
 
-int fc_submit(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts, char **ret_run_id,
-              bool *ret_deduplicated, FcError *err) {
+int fc_submit(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts, char **ret_run_id, bool *ret_deduplicated,
+              FcError *err)
+{
     Flowd__V1__SubmitRunRequest req;
     Flowd__V1__SubmitRunResponse *resp = NULL;
     _cleanup_free_ void *entries = NULL;
@@ -258,7 +270,8 @@ int fc_submit(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts, ch
     return 0;
 }
 
-static int on_event_message(const ProtobufCMessage *msg, void *userdata) {
+static int on_event_message(const ProtobufCMessage *msg, void *userdata)
+{
     const FcStreamHandlers *h = userdata;
     FcEvent ev;
 
@@ -266,13 +279,15 @@ static int on_event_message(const ProtobufCMessage *msg, void *userdata) {
     return h->on_event ? h->on_event(&ev, h->userdata) : 0;
 }
 
-static int on_idle_tick(void *userdata) {
+static int on_idle_tick(void *userdata)
+{
     const FcStreamHandlers *h = userdata;
     return h->on_idle ? h->on_idle(h->userdata) : 0;
 }
 
-static int event_stream(FcClient *c, const char *method, const ProtobufCMessage *req,
-                        const FcStreamHandlers *h, FcError *err) {
+static int event_stream(FcClient *c, const char *method, const ProtobufCMessage *req, const FcStreamHandlers *h,
+                        FcError *err)
+{
     FcStreamSpec spec = {
         .method = method,
         .request = req,
@@ -285,8 +300,9 @@ static int event_stream(FcClient *c, const char *method, const ProtobufCMessage 
     return fc_rpc_stream(c, &spec, err);
 }
 
-int fc_execute(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts,
-               const FcStreamHandlers *handlers, FcError *err) {
+int fc_execute(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts, const FcStreamHandlers *handlers,
+               FcError *err)
+{
     Flowd__V1__SubmitRunRequest req;
     _cleanup_free_ void *entries = NULL;
 
@@ -295,8 +311,8 @@ int fc_execute(FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *opts,
     return event_stream(c, SVC "ExecuteRun", &req.base, handlers, err);
 }
 
-int fc_watch(FcClient *c, const char *run_id, uint64_t after_seq,
-             const FcStreamHandlers *handlers, FcError *err) {
+int fc_watch(FcClient *c, const char *run_id, uint64_t after_seq, const FcStreamHandlers *handlers, FcError *err)
+{
     Flowd__V1__WatchRunRequest req = FLOWD__V1__WATCH_RUN_REQUEST__INIT;
 
     req.run_id = (char *)run_id;
@@ -304,7 +320,8 @@ int fc_watch(FcClient *c, const char *run_id, uint64_t after_seq,
     return event_stream(c, SVC "WatchRun", &req.base, handlers, err);
 }
 
-int fc_get_run(FcClient *c, const char *run_id, FcRun **ret, FcError *err) {
+int fc_get_run(FcClient *c, const char *run_id, FcRun **ret, FcError *err)
+{
     Flowd__V1__GetRunRequest req = FLOWD__V1__GET_RUN_REQUEST__INIT;
     Flowd__V1__Run *resp = NULL;
     int r;
@@ -314,8 +331,8 @@ int fc_get_run(FcClient *c, const char *run_id, FcRun **ret, FcError *err) {
     return r < 0 ? r : box_run(resp, ret, err);
 }
 
-int fc_cancel_run(FcClient *c, const char *run_id, const char *reason, FcRun **ret,
-                  FcError *err) {
+int fc_cancel_run(FcClient *c, const char *run_id, const char *reason, FcRun **ret, FcError *err)
+{
     Flowd__V1__CancelRunRequest req = FLOWD__V1__CANCEL_RUN_REQUEST__INIT;
     Flowd__V1__Run *resp = NULL;
     int r;
@@ -332,7 +349,8 @@ int fc_cancel_run(FcClient *c, const char *run_id, const char *reason, FcRun **r
     return box_run(resp, ret, err);
 }
 
-int fc_list_runs(FcClient *c, const FcListOptions *opts, FcRunPage **ret, FcError *err) {
+int fc_list_runs(FcClient *c, const FcListOptions *opts, FcRunPage **ret, FcError *err)
+{
     Flowd__V1__ListRunsRequest req = FLOWD__V1__LIST_RUNS_REQUEST__INIT;
     Flowd__V1__ListRunsResponse *resp = NULL;
     RunPageBox *b;
@@ -365,7 +383,8 @@ int fc_list_runs(FcClient *c, const FcListOptions *opts, FcRunPage **ret, FcErro
     return 0;
 }
 
-static void fill_dead_letter(const Flowd__V1__DeadLetter *m, FcDeadLetter *o) {
+static void fill_dead_letter(const Flowd__V1__DeadLetter *m, FcDeadLetter *o)
+{
     *o = (FcDeadLetter){
         .id = fc_str(m->id),
         .run_id = fc_str(m->run_id),
@@ -381,8 +400,8 @@ static void fill_dead_letter(const Flowd__V1__DeadLetter *m, FcDeadLetter *o) {
     fill_failure(m->failure, &o->has_failure, &o->failure);
 }
 
-int fc_list_dead_letters(FcClient *c, uint32_t page_size, const char *page_token,
-                         FcDeadLetterPage **ret, FcError *err) {
+int fc_list_dead_letters(FcClient *c, uint32_t page_size, const char *page_token, FcDeadLetterPage **ret, FcError *err)
+{
     Flowd__V1__ListDeadLettersRequest req = FLOWD__V1__LIST_DEAD_LETTERS_REQUEST__INIT;
     Flowd__V1__ListDeadLettersResponse *resp = NULL;
     DeadLetterPageBox *b;
@@ -390,8 +409,7 @@ int fc_list_dead_letters(FcClient *c, uint32_t page_size, const char *page_token
 
     req.page_size = page_size;
     req.page_token = (char *)(page_token ? page_token : "");
-    r = unary(c, SVC "ListDeadLetters", &req, &flowd__v1__list_dead_letters_response__descriptor,
-              &resp, err);
+    r = unary(c, SVC "ListDeadLetters", &req, &flowd__v1__list_dead_letters_response__descriptor, &resp, err);
     if (r < 0)
         return r;
     b = calloc(1, sizeof(*b));
@@ -411,15 +429,15 @@ int fc_list_dead_letters(FcClient *c, uint32_t page_size, const char *page_token
     return 0;
 }
 
-int fc_retry_dead_letter(FcClient *c, const char *id, char **ret_run_id, FcError *err) {
+int fc_retry_dead_letter(FcClient *c, const char *id, char **ret_run_id, FcError *err)
+{
     Flowd__V1__RetryDeadLetterRequest req = FLOWD__V1__RETRY_DEAD_LETTER_REQUEST__INIT;
     Flowd__V1__SubmitRunResponse *resp = NULL;
     char *run_id;
     int r;
 
     req.id = (char *)id;
-    r = unary(c, SVC "RetryDeadLetter", &req, &flowd__v1__submit_run_response__descriptor, &resp,
-              err);
+    r = unary(c, SVC "RetryDeadLetter", &req, &flowd__v1__submit_run_response__descriptor, &resp, err);
     if (r < 0)
         return r;
     run_id = strdup(fc_str(resp->run_id));
@@ -430,7 +448,8 @@ int fc_retry_dead_letter(FcClient *c, const char *id, char **ret_run_id, FcError
     return 0;
 }
 
-int fc_server_info(FcClient *c, FcServerInfo **ret, FcError *err) {
+int fc_server_info(FcClient *c, FcServerInfo **ret, FcError *err)
+{
     Flowd__V1__GetServerInfoRequest req = FLOWD__V1__GET_SERVER_INFO_REQUEST__INIT;
     Flowd__V1__ServerInfo *m = NULL;
     ServerInfoBox *b;
@@ -458,23 +477,22 @@ int fc_server_info(FcClient *c, FcServerInfo **ret, FcError *err) {
         .has_quota = m->quota != NULL,
     };
     if (m->quota)
-        b->pub.quota = (FcQuota){m->quota->max_concurrent_runs, m->quota->max_queued_runs,
-                                 m->quota->max_running_nodes,   m->quota->max_memory_mb,
-                                 m->quota->max_cpu_millis,      m->quota->max_pids,
+        b->pub.quota = (FcQuota){m->quota->max_concurrent_runs, m->quota->max_queued_runs, m->quota->max_running_nodes,
+                                 m->quota->max_memory_mb,       m->quota->max_cpu_millis,  m->quota->max_pids,
                                  m->quota->max_timeout_seconds};
     *ret = &b->pub;
     return 0;
 }
 
-int fc_health_check(FcClient *c, const char *service, FcHealthStatus *ret, FcError *err) {
+int fc_health_check(FcClient *c, const char *service, FcHealthStatus *ret, FcError *err)
+{
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     Grpc__Health__V1__HealthCheckResponse *resp = NULL;
     int r;
 
     req.service = (char *)(service ? service : "");
-    r = fc_rpc_unary(c, "/grpc.health.v1.Health/Check", &req.base,
-                     &grpc__health__v1__health_check_response__descriptor, false,
-                     (ProtobufCMessage **)&resp, err);
+    r = fc_rpc_unary(c, "/grpc.health.v1.Health/Check", &req.base, &grpc__health__v1__health_check_response__descriptor,
+                     false, (ProtobufCMessage **)&resp, err);
     if (r < 0)
         return r;
     *ret = (FcHealthStatus)resp->status;

@@ -31,15 +31,14 @@ typedef struct Loader {
 
 #define PATH_MAX_LEN 256
 
-static const char *const workflow_keys[] = {"name", "description", "nodes", "connections",
-                                            "timeout_seconds"};
+static const char *const workflow_keys[] = {"name", "description", "nodes", "connections", "timeout_seconds"};
 static const char *const node_keys[] = {
-    "id",      "kind",     "config",  "resources", "timeout_seconds", "retry",
+    "id",       "kind",     "config",  "resources", "timeout_seconds", "retry",
     "on_error", "fallback", "secrets", "circuit",   "cache",           "batch",
 };
 static const char *const resources_keys[] = {"memory_mb", "cpu_millis", "pids"};
-static const char *const retry_keys[] = {"max_attempts", "initial_backoff_ms", "multiplier",
-                                         "max_backoff_ms", "jitter"};
+static const char *const retry_keys[] = {"max_attempts", "initial_backoff_ms", "multiplier", "max_backoff_ms",
+                                         "jitter"};
 static const char *const cache_keys[] = {"ttl_seconds"};
 static const char *const batch_keys[] = {"input", "size"};
 static const char *const connection_keys[] = {"from", "to", "mapping", "port"};
@@ -48,7 +47,8 @@ static const char *const on_error_values[] = {"fail", "continue", "fallback"};
 /* ---- arena ------------------------------------------------------------------- */
 
 /* Records p (malloc()ed) in the arena; on failure frees it and returns NULL. */
-static void *arena_push(Loader *L, void *p) {
+static void *arena_push(Loader *L, void *p)
+{
     FcWorkflow *wf = L->wf;
 
     if (p && wf->n_allocs == wf->cap_allocs) {
@@ -70,15 +70,12 @@ static void *arena_push(Loader *L, void *p) {
     return p;
 }
 
-static void *arena_alloc(Loader *L, size_t size) {
-    return arena_push(L, calloc(1, size ? size : 1));
-}
+static void *arena_alloc(Loader *L, size_t size) { return arena_push(L, calloc(1, size ? size : 1)); }
 
-static char *arena_strdup(Loader *L, const char *s) {
-    return arena_push(L, strdup(s));
-}
+static char *arena_strdup(Loader *L, const char *s) { return arena_push(L, strdup(s)); }
 
-FcWorkflow *fc_workflow_free(FcWorkflow *wf) {
+FcWorkflow *fc_workflow_free(FcWorkflow *wf)
+{
     if (!wf)
         return NULL;
     for (size_t i = 0; i < wf->n_allocs; i++)
@@ -91,7 +88,8 @@ FcWorkflow *fc_workflow_free(FcWorkflow *wf) {
 /* ---- reporting --------------------------------------------------------------- */
 
 static void problem(Loader *L, const char *path, const char *fmt, ...) _printf_(3, 4);
-static void problem(Loader *L, const char *path, const char *fmt, ...) {
+static void problem(Loader *L, const char *path, const char *fmt, ...)
+{
     char msg[512];
     va_list ap;
 
@@ -105,32 +103,35 @@ static void problem(Loader *L, const char *path, const char *fmt, ...) {
 
 /* Paths are bounded; a truncated one still points the user at the place. */
 static void pathf(char *out, const char *fmt, ...) _printf_(2, 3);
-static void pathf(char *out, const char *fmt, ...) {
+static void pathf(char *out, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(out, PATH_MAX_LEN, fmt, ap);
     va_end(ap);
 }
 
-static void join(char *out, const char *base, const char *key) {
+static void join(char *out, const char *base, const char *key)
+{
     if (base[0])
         pathf(out, "%s.%.64s", base, key);
     else
         pathf(out, "%.64s", key);
 }
 
-static void join_index(char *out, const char *base, const char *key, size_t i) {
+static void join_index(char *out, const char *base, const char *key, size_t i)
+{
     char k[PATH_MAX_LEN];
     join(k, base, key);
     pathf(out, "%s[%zu]", k, i);
 }
 
-static void check_keys(Loader *L, json_t *obj, const char *path, const char *const *known,
-                       size_t n) {
+static void check_keys(Loader *L, json_t *obj, const char *path, const char *const *known, size_t n)
+{
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach (obj, key, v) {
         char p[PATH_MAX_LEN];
         const char *close;
         bool found = false;
@@ -146,23 +147,30 @@ static void check_keys(Loader *L, json_t *obj, const char *path, const char *con
         } else {
             char list[256] = "";
             for (size_t i = 0; i < n; i++)
-                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-                         i ? ", " : "", known[i]);
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", known[i]);
             problem(L, p, "unknown key \"%.64s\"; known keys here: %s", key, list);
         }
     }
 }
 
-static const char *json_type_name(const json_t *v) {
+static const char *json_type_name(const json_t *v)
+{
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -172,12 +180,14 @@ static const char *json_type_name(const json_t *v) {
 /* Each getter leaves *out alone when the key is absent or null, and reports a
  * problem (and leaves *out alone) when the value has the wrong type. */
 
-static json_t *field(json_t *obj, const char *key) {
+static json_t *field(json_t *obj, const char *key)
+{
     json_t *v = json_object_get(obj, key);
     return json_is_null(v) ? NULL : v;
 }
 
-static void get_u32(Loader *L, json_t *obj, const char *key, const char *path, uint32_t *out) {
+static void get_u32(Loader *L, json_t *obj, const char *key, const char *path, uint32_t *out)
+{
     json_t *v = field(obj, key);
     char p[PATH_MAX_LEN];
 
@@ -185,8 +195,7 @@ static void get_u32(Loader *L, json_t *obj, const char *key, const char *path, u
         return;
     join(p, path, key);
     if (json_is_integer(v) && json_integer_value(v) < 0) {
-        problem(L, p, "must be a non-negative integer, not %" JSON_INTEGER_FORMAT,
-                json_integer_value(v));
+        problem(L, p, "must be a non-negative integer, not %" JSON_INTEGER_FORMAT, json_integer_value(v));
         return;
     }
     if (!json_is_integer(v)) {
@@ -200,8 +209,8 @@ static void get_u32(Loader *L, json_t *obj, const char *key, const char *path, u
     *out = (uint32_t)json_integer_value(v);
 }
 
-static void get_double(Loader *L, json_t *obj, const char *key, const char *path, double lo,
-                       double hi, double *out) {
+static void get_double(Loader *L, json_t *obj, const char *key, const char *path, double lo, double hi, double *out)
+{
     json_t *v = field(obj, key);
     char p[PATH_MAX_LEN];
 
@@ -219,7 +228,8 @@ static void get_double(Loader *L, json_t *obj, const char *key, const char *path
     *out = json_number_value(v);
 }
 
-static void get_string(Loader *L, json_t *obj, const char *key, const char *path, char **out) {
+static void get_string(Loader *L, json_t *obj, const char *key, const char *path, char **out)
+{
     json_t *v = field(obj, key);
     char p[PATH_MAX_LEN];
 
@@ -234,8 +244,8 @@ static void get_string(Loader *L, json_t *obj, const char *key, const char *path
 }
 
 /* An object field that travels as JSON text (config, fallback). */
-static void get_json_object(Loader *L, json_t *obj, const char *key, const char *path,
-                            char **out) {
+static void get_json_object(Loader *L, json_t *obj, const char *key, const char *path, char **out)
+{
     json_t *v = field(obj, key);
     char p[PATH_MAX_LEN];
 
@@ -251,8 +261,9 @@ static void get_json_object(Loader *L, json_t *obj, const char *key, const char 
 
 /* Returns the sub-object at key, after checking its type and keys; NULL if
  * absent or wrong (reported). */
-static json_t *get_object(Loader *L, json_t *obj, const char *key, const char *path,
-                          const char *const *known, size_t n, char *subpath) {
+static json_t *get_object(Loader *L, json_t *obj, const char *key, const char *path, const char *const *known, size_t n,
+                          char *subpath)
+{
     json_t *v = field(obj, key);
 
     join(subpath, path, key);
@@ -266,7 +277,8 @@ static json_t *get_object(Loader *L, json_t *obj, const char *key, const char *p
     return v;
 }
 
-static json_t *get_array(Loader *L, json_t *obj, const char *key, const char *path) {
+static json_t *get_array(Loader *L, json_t *obj, const char *key, const char *path)
+{
     json_t *v = field(obj, key);
     char p[PATH_MAX_LEN];
 
@@ -280,8 +292,8 @@ static json_t *get_array(Loader *L, json_t *obj, const char *key, const char *pa
     return v;
 }
 
-static void get_string_array(Loader *L, json_t *obj, const char *key, const char *path,
-                             size_t *ret_n, char ***ret) {
+static void get_string_array(Loader *L, json_t *obj, const char *key, const char *path, size_t *ret_n, char ***ret)
+{
     json_t *arr = get_array(L, obj, key, path), *v;
     size_t i, n = 0;
     char **items;
@@ -291,7 +303,7 @@ static void get_string_array(Loader *L, json_t *obj, const char *key, const char
     items = arena_alloc(L, json_array_size(arr) * sizeof(char *));
     if (!items)
         return;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach (arr, i, v) {
         char p[PATH_MAX_LEN];
         if (!json_is_string(v)) {
             join_index(p, path, key, i);
@@ -306,10 +318,10 @@ static void get_string_array(Loader *L, json_t *obj, const char *key, const char
 
 /* ---- the message tree --------------------------------------------------------- */
 
-static Flowd__V1__Resources *load_resources(Loader *L, json_t *node, const char *path) {
+static Flowd__V1__Resources *load_resources(Loader *L, json_t *node, const char *path)
+{
     char p[PATH_MAX_LEN];
-    json_t *o = get_object(L, node, "resources", path, resources_keys,
-                           ELEMENTSOF(resources_keys), p);
+    json_t *o = get_object(L, node, "resources", path, resources_keys, ELEMENTSOF(resources_keys), p);
     Flowd__V1__Resources *m;
 
     if (!o || !(m = arena_alloc(L, sizeof(*m))))
@@ -321,7 +333,8 @@ static Flowd__V1__Resources *load_resources(Loader *L, json_t *node, const char 
     return m;
 }
 
-static Flowd__V1__RetryPolicy *load_retry(Loader *L, json_t *node, const char *path) {
+static Flowd__V1__RetryPolicy *load_retry(Loader *L, json_t *node, const char *path)
+{
     char p[PATH_MAX_LEN];
     json_t *o = get_object(L, node, "retry", path, retry_keys, ELEMENTSOF(retry_keys), p);
     Flowd__V1__RetryPolicy *m;
@@ -337,7 +350,8 @@ static Flowd__V1__RetryPolicy *load_retry(Loader *L, json_t *node, const char *p
     return m;
 }
 
-static Flowd__V1__CachePolicy *load_cache(Loader *L, json_t *node, const char *path) {
+static Flowd__V1__CachePolicy *load_cache(Loader *L, json_t *node, const char *path)
+{
     char p[PATH_MAX_LEN];
     json_t *o = get_object(L, node, "cache", path, cache_keys, ELEMENTSOF(cache_keys), p);
     Flowd__V1__CachePolicy *m;
@@ -349,7 +363,8 @@ static Flowd__V1__CachePolicy *load_cache(Loader *L, json_t *node, const char *p
     return m;
 }
 
-static Flowd__V1__BatchPolicy *load_batch(Loader *L, json_t *node, const char *path) {
+static Flowd__V1__BatchPolicy *load_batch(Loader *L, json_t *node, const char *path)
+{
     char p[PATH_MAX_LEN];
     json_t *o = get_object(L, node, "batch", path, batch_keys, ELEMENTSOF(batch_keys), p);
     Flowd__V1__BatchPolicy *m;
@@ -362,7 +377,8 @@ static Flowd__V1__BatchPolicy *load_batch(Loader *L, json_t *node, const char *p
     return m;
 }
 
-static void check_on_error(Loader *L, const char *value, const char *path) {
+static void check_on_error(Loader *L, const char *value, const char *path)
+{
     char p[PATH_MAX_LEN];
 
     for (size_t i = 0; i < ELEMENTSOF(on_error_values); i++)
@@ -372,7 +388,8 @@ static void check_on_error(Loader *L, const char *value, const char *path) {
     problem(L, p, "must be \"fail\", \"continue\" or \"fallback\", not \"%.64s\"", value);
 }
 
-static Flowd__V1__Node *load_node(Loader *L, json_t *o, const char *path) {
+static Flowd__V1__Node *load_node(Loader *L, json_t *o, const char *path)
+{
     Flowd__V1__Node *m = arena_alloc(L, sizeof(*m));
 
     if (!m)
@@ -396,7 +413,8 @@ static Flowd__V1__Node *load_node(Loader *L, json_t *o, const char *path) {
     return m;
 }
 
-static void load_mapping(Loader *L, json_t *conn, const char *path, Flowd__V1__Connection *m) {
+static void load_mapping(Loader *L, json_t *conn, const char *path, Flowd__V1__Connection *m)
+{
     char p[PATH_MAX_LEN];
     json_t *o = field(conn, "mapping"), *v;
     const char *key;
@@ -405,14 +423,13 @@ static void load_mapping(Loader *L, json_t *conn, const char *path, Flowd__V1__C
     if (!o)
         return;
     if (!json_is_object(o)) {
-        problem(L, p, "must be an object mapping source output paths to input keys, not %s",
-                json_type_name(o));
+        problem(L, p, "must be an object mapping source output paths to input keys, not %s", json_type_name(o));
         return;
     }
     m->mapping = arena_alloc(L, json_object_size(o) * sizeof(*m->mapping));
     if (!m->mapping)
         return;
-    json_object_foreach(o, key, v) {
+    json_object_foreach (o, key, v) {
         Flowd__V1__Connection__MappingEntry *e;
         char kp[PATH_MAX_LEN];
 
@@ -431,7 +448,8 @@ static void load_mapping(Loader *L, json_t *conn, const char *path, Flowd__V1__C
     }
 }
 
-static Flowd__V1__Connection *load_connection(Loader *L, json_t *o, const char *path) {
+static Flowd__V1__Connection *load_connection(Loader *L, json_t *o, const char *path)
+{
     Flowd__V1__Connection *m = arena_alloc(L, sizeof(*m));
 
     if (!m)
@@ -447,7 +465,8 @@ static Flowd__V1__Connection *load_connection(Loader *L, json_t *o, const char *
 
 /* Loads each object element of root[key] with fn; returns the array. */
 static void **load_list(Loader *L, json_t *root, const char *key, size_t *ret_n,
-                        void *(*fn)(Loader *, json_t *, const char *)) {
+                        void *(*fn)(Loader *, json_t *, const char *))
+{
     json_t *arr = get_array(L, root, key, ""), *v;
     void **items;
     size_t i, n = 0;
@@ -458,7 +477,7 @@ static void **load_list(Loader *L, json_t *root, const char *key, size_t *ret_n,
     items = arena_alloc(L, json_array_size(arr) * sizeof(void *));
     if (!items)
         return NULL;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach (arr, i, v) {
         char p[PATH_MAX_LEN];
         join_index(p, "", key, i);
         if (!json_is_object(v)) {
@@ -473,15 +492,12 @@ static void **load_list(Loader *L, json_t *root, const char *key, size_t *ret_n,
     return items;
 }
 
-static void *load_node_cb(Loader *L, json_t *o, const char *path) {
-    return load_node(L, o, path);
-}
+static void *load_node_cb(Loader *L, json_t *o, const char *path) { return load_node(L, o, path); }
 
-static void *load_connection_cb(Loader *L, json_t *o, const char *path) {
-    return load_connection(L, o, path);
-}
+static void *load_connection_cb(Loader *L, json_t *o, const char *path) { return load_connection(L, o, path); }
 
-static void load_workflow(Loader *L, json_t *root) {
+static void load_workflow(Loader *L, json_t *root)
+{
     Flowd__V1__Workflow *m = &L->wf->msg;
 
     *m = (Flowd__V1__Workflow)FLOWD__V1__WORKFLOW__INIT;
@@ -489,21 +505,21 @@ static void load_workflow(Loader *L, json_t *root) {
     get_string(L, root, "name", "", &m->name);
     get_string(L, root, "description", "", &m->description);
     m->nodes = (Flowd__V1__Node **)load_list(L, root, "nodes", &m->n_nodes, load_node_cb);
-    m->connections = (Flowd__V1__Connection **)load_list(L, root, "connections",
-                                                         &m->n_connections, load_connection_cb);
+    m->connections = (Flowd__V1__Connection **)load_list(L, root, "connections", &m->n_connections, load_connection_cb);
     get_u32(L, root, "timeout_seconds", "", &m->timeout_seconds);
 }
 
 /* ---- parsing ------------------------------------------------------------------- */
 
 /* Parses JSON text; a syntax error becomes one diagnostic with line/column. */
-static int parse_json(const char *text, size_t len, FcDiagnostics *diags, json_t **ret) {
+static int parse_json(const char *text, size_t len, FcDiagnostics *diags, json_t **ret)
+{
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 
     if (!root) {
-        if (fc_diag_add(diags, jerr.line > 0 ? jerr.line : 0, jerr.column > 0 ? jerr.column : 0,
-                        "", "JSON syntax error: %s", jerr.text) < 0)
+        if (fc_diag_add(diags, jerr.line > 0 ? jerr.line : 0, jerr.column > 0 ? jerr.column : 0, "",
+                        "JSON syntax error: %s", jerr.text) < 0)
             return -ENOMEM;
         return -EINVAL;
     }
@@ -511,8 +527,8 @@ static int parse_json(const char *text, size_t len, FcDiagnostics *diags, json_t
     return 0;
 }
 
-int fc_workflow_load_string(const char *json, size_t len, FcDiagnostics *diags, FcWorkflow **ret,
-                            FcError *err) {
+int fc_workflow_load_string(const char *json, size_t len, FcDiagnostics *diags, FcWorkflow **ret, FcError *err)
+{
     json_t *root = NULL;
     Loader L = {.diags = diags};
     int r;
@@ -536,15 +552,15 @@ int fc_workflow_load_string(const char *json, size_t len, FcDiagnostics *diags, 
         fc_workflow_free(L.wf);
         if (L.oom)
             return fc_error_set(err, ENOMEM, FC_STATUS_OK, "out of memory");
-        return fc_error_set(err, EINVAL, FC_STATUS_OK, "%zu problem%s in the workflow",
-                            L.n_problems, L.n_problems == 1 ? "" : "s");
+        return fc_error_set(err, EINVAL, FC_STATUS_OK, "%zu problem%s in the workflow", L.n_problems,
+                            L.n_problems == 1 ? "" : "s");
     }
     *ret = L.wf;
     return 0;
 }
 
-int fc_workflow_load_file(const char *path, FcDiagnostics *diags, FcWorkflow **ret,
-                          FcError *err) {
+int fc_workflow_load_file(const char *path, FcDiagnostics *diags, FcWorkflow **ret, FcError *err)
+{
     _cleanup_free_ char *text = NULL;
     size_t len;
     int r;
@@ -560,37 +576,32 @@ int fc_workflow_load_file(const char *path, FcDiagnostics *diags, FcWorkflow **r
 
 /* ---- accessors ------------------------------------------------------------------- */
 
-const Flowd__V1__Workflow *fc_workflow_proto(const FcWorkflow *wf) {
-    return &wf->msg;
-}
+const Flowd__V1__Workflow *fc_workflow_proto(const FcWorkflow *wf) { return &wf->msg; }
 
-const char *fc_workflow_name(const FcWorkflow *wf) {
-    return fc_str(wf->msg.name);
-}
+const char *fc_workflow_name(const FcWorkflow *wf) { return fc_str(wf->msg.name); }
 
-size_t fc_workflow_node_count(const FcWorkflow *wf) {
-    return wf->msg.n_nodes;
-}
+size_t fc_workflow_node_count(const FcWorkflow *wf) { return wf->msg.n_nodes; }
 
-const char *fc_workflow_node_id(const FcWorkflow *wf, size_t i) {
+const char *fc_workflow_node_id(const FcWorkflow *wf, size_t i)
+{
     return i < wf->msg.n_nodes ? fc_str(wf->msg.nodes[i]->id) : NULL;
 }
 
-static ssize_t node_index(const FcWorkflow *wf, const char *id) {
+static ssize_t node_index(const FcWorkflow *wf, const char *id)
+{
     for (size_t i = 0; i < wf->msg.n_nodes; i++)
         if (strcmp(fc_str(wf->msg.nodes[i]->id), fc_str(id)) == 0)
             return (ssize_t)i;
     return -1;
 }
 
-bool fc_workflow_has_node(const FcWorkflow *wf, const char *node_id) {
-    return node_index(wf, node_id) >= 0;
-}
+bool fc_workflow_has_node(const FcWorkflow *wf, const char *node_id) { return node_index(wf, node_id) >= 0; }
 
 /* Kahn's algorithm, always taking the first ready node in file order so that
  * the result is stable and looks like the file. O(n^2 + n*e): n is bounded by
  * the server's node limit and this runs once per view. */
-int fc_workflow_topo_order(const FcWorkflow *wf, const char ***ret_ids, size_t *ret_n) {
+int fc_workflow_topo_order(const FcWorkflow *wf, const char ***ret_ids, size_t *ret_n)
+{
     size_t n = wf->msg.n_nodes, done = 0;
     _cleanup_free_ const char **ids = calloc(n + 1, sizeof(char *));
     _cleanup_free_ size_t *indeg = calloc(n + 1, sizeof(size_t));
@@ -627,19 +638,18 @@ int fc_workflow_topo_order(const FcWorkflow *wf, const char ***ret_ids, size_t *
 
 /* ---- inputs --------------------------------------------------------------------- */
 
-static void check_inputs(Loader *L, json_t *root, const FcWorkflow *wf) {
+static void check_inputs(Loader *L, json_t *root, const FcWorkflow *wf)
+{
     const char *key;
     json_t *v;
 
     if (!json_is_object(root)) {
-        problem(L, "", "inputs must be a JSON object keyed by node id, not %s",
-                json_type_name(root));
+        problem(L, "", "inputs must be a JSON object keyed by node id, not %s", json_type_name(root));
         return;
     }
-    json_object_foreach(root, key, v) {
+    json_object_foreach (root, key, v) {
         if (!json_is_object(v))
-            problem(L, key, "must be a JSON object (the inputs of node \"%.64s\"), not %s", key,
-                    json_type_name(v));
+            problem(L, key, "must be a JSON object (the inputs of node \"%.64s\"), not %s", key, json_type_name(v));
         if (wf && !fc_workflow_has_node(wf, key)) {
             _cleanup_free_ const char **ids = NULL;
             size_t n = 0;
@@ -647,16 +657,16 @@ static void check_inputs(Loader *L, json_t *root, const FcWorkflow *wf) {
             if (fc_workflow_topo_order(wf, &ids, &n) >= 0)
                 close = fc_closest(key, ids, n);
             if (close)
-                problem(L, key, "the workflow has no node \"%.64s\"; did you mean \"%s\"?", key,
-                        close);
+                problem(L, key, "the workflow has no node \"%.64s\"; did you mean \"%s\"?", key, close);
             else
                 problem(L, key, "the workflow has no node \"%.64s\"", key);
         }
     }
 }
 
-int fc_inputs_load_string(const char *json, size_t len, const FcWorkflow *wf,
-                          FcDiagnostics *diags, char **ret_json, FcError *err) {
+int fc_inputs_load_string(const char *json, size_t len, const FcWorkflow *wf, FcDiagnostics *diags, char **ret_json,
+                          FcError *err)
+{
     json_t *root = NULL;
     Loader L = {.diags = diags};
     char *out;
@@ -673,14 +683,14 @@ int fc_inputs_load_string(const char *json, size_t len, const FcWorkflow *wf,
     if (L.oom || (L.n_problems == 0 && !out))
         return fc_error_set(err, ENOMEM, FC_STATUS_OK, "out of memory");
     if (L.n_problems > 0)
-        return fc_error_set(err, EINVAL, FC_STATUS_OK, "%zu problem%s in the inputs",
-                            L.n_problems, L.n_problems == 1 ? "" : "s");
+        return fc_error_set(err, EINVAL, FC_STATUS_OK, "%zu problem%s in the inputs", L.n_problems,
+                            L.n_problems == 1 ? "" : "s");
     *ret_json = out;
     return 0;
 }
 
-int fc_inputs_load_file(const char *path, const FcWorkflow *wf, FcDiagnostics *diags,
-                        char **ret_json, FcError *err) {
+int fc_inputs_load_file(const char *path, const FcWorkflow *wf, FcDiagnostics *diags, char **ret_json, FcError *err)
+{
     _cleanup_free_ char *text = NULL;
     size_t len;
     int r;

@@ -35,9 +35,9 @@ typedef enum OptId {
 
 #define C(x) (1u << FCTL_CMD_##x)
 #define ALL_CMDS (~0u)
-#define OUTPUT_CMDS \
-    (C(RUN) | C(WATCH) | C(GET) | C(LIST) | C(CANCEL) | C(LOGS) | C(DLQ_LIST) | C(DLQ_RETRY) | \
-     C(INFO) | C(HEALTH) | C(VALIDATE))
+#define OUTPUT_CMDS                                                                                                    \
+    (C(RUN) | C(WATCH) | C(GET) | C(LIST) | C(CANCEL) | C(LOGS) | C(DLQ_LIST) | C(DLQ_RETRY) | C(INFO) | C(HEALTH) |   \
+     C(VALIDATE))
 
 typedef struct OptSpec {
     const char *name;
@@ -78,25 +78,18 @@ typedef struct CmdSpec {
 } CmdSpec;
 
 static const CmdSpec commands[] = {
-    {"run", NULL, FCTL_CMD_RUN, "FILE"},
-    {"validate", NULL, FCTL_CMD_VALIDATE, "FILE"},
-    {"watch", NULL, FCTL_CMD_WATCH, "RUN"},
-    {"get", NULL, FCTL_CMD_GET, "RUN"},
-    {"list", NULL, FCTL_CMD_LIST, NULL},
-    {"cancel", NULL, FCTL_CMD_CANCEL, "RUN"},
-    {"logs", NULL, FCTL_CMD_LOGS, "RUN"},
-    {"dlq", "list", FCTL_CMD_DLQ_LIST, NULL},
-    {"dlq", "retry", FCTL_CMD_DLQ_RETRY, "ID"},
-    {"info", NULL, FCTL_CMD_INFO, NULL},
-    {"health", NULL, FCTL_CMD_HEALTH, NULL},
-    {"token", "create", FCTL_CMD_TOKEN_CREATE, NULL},
-    {"version", NULL, FCTL_CMD_VERSION, NULL},
-    {"help", NULL, FCTL_CMD_HELP, NULL},
+    {"run", NULL, FCTL_CMD_RUN, "FILE"},        {"validate", NULL, FCTL_CMD_VALIDATE, "FILE"},
+    {"watch", NULL, FCTL_CMD_WATCH, "RUN"},     {"get", NULL, FCTL_CMD_GET, "RUN"},
+    {"list", NULL, FCTL_CMD_LIST, NULL},        {"cancel", NULL, FCTL_CMD_CANCEL, "RUN"},
+    {"logs", NULL, FCTL_CMD_LOGS, "RUN"},       {"dlq", "list", FCTL_CMD_DLQ_LIST, NULL},
+    {"dlq", "retry", FCTL_CMD_DLQ_RETRY, "ID"}, {"info", NULL, FCTL_CMD_INFO, NULL},
+    {"health", NULL, FCTL_CMD_HEALTH, NULL},    {"token", "create", FCTL_CMD_TOKEN_CREATE, NULL},
+    {"version", NULL, FCTL_CMD_VERSION, NULL},  {"help", NULL, FCTL_CMD_HELP, NULL},
 };
 
+static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...) {
+{
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errbuf, errlen, fmt, ap);
@@ -105,7 +98,8 @@ static int usage_error(char *errbuf, size_t errlen, const char *fmt, ...) {
 }
 
 /* Edit distance bounded to short words: enough to catch "--adr". */
-static size_t distance(const char *a, const char *b) {
+static size_t distance(const char *a, const char *b)
+{
     size_t la = strlen(a), lb = strlen(b), d[32][32];
 
     if (la >= 32 || lb >= 32)
@@ -123,7 +117,8 @@ static size_t distance(const char *a, const char *b) {
     return d[la][lb];
 }
 
-static const char *closest_option(const char *name) {
+static const char *closest_option(const char *name)
+{
     const char *best = NULL;
     size_t best_d = 3;
 
@@ -137,7 +132,8 @@ static const char *closest_option(const char *name) {
     return best;
 }
 
-static const char *closest_command(const char *name) {
+static const char *closest_command(const char *name)
+{
     const char *best = NULL;
     size_t best_d = 3;
 
@@ -151,7 +147,8 @@ static const char *closest_command(const char *name) {
     return best;
 }
 
-const char *fctl_command_name(FctlCommand cmd) {
+const char *fctl_command_name(FctlCommand cmd)
+{
     static char buf[_FCTL_CMD_MAX][24];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (commands[i].cmd == cmd) {
@@ -165,7 +162,8 @@ const char *fctl_command_name(FctlCommand cmd) {
 
 /* ---- one option -------------------------------------------------------------- */
 
-static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
+static int parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
     char *end;
     unsigned long long v;
 
@@ -179,7 +177,8 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
     return 0;
 }
 
-static int parse_label(FctlArgs *a, const char *v, char *errbuf, size_t errlen) {
+static int parse_label(FctlArgs *a, const char *v, char *errbuf, size_t errlen)
+{
     const char *eq = strchr(v, '=');
 
     if (!eq || eq == v)
@@ -193,41 +192,72 @@ static int parse_label(FctlArgs *a, const char *v, char *errbuf, size_t errlen) 
     return 0;
 }
 
-static int apply_enum(const char *opt, const char *v, const char *const *names, size_t n,
-                      int *ret, char *errbuf, size_t errlen) {
+static int apply_enum(const char *opt, const char *v, const char *const *names, size_t n, int *ret, char *errbuf,
+                      size_t errlen)
+{
     for (size_t i = 0; i < n; i++)
         if (names[i] && strcmp(v, names[i]) == 0) {
             *ret = (int)i;
             return 0;
         }
-    return usage_error(errbuf, errlen, "--%s: \"%s\" is not one of the choices (see --help)", opt,
-                       v);
+    return usage_error(errbuf, errlen, "--%s: \"%s\" is not one of the choices (see --help)", opt, v);
 }
 
-static int apply_option(FctlArgs *a, const OptSpec *o, const char *v, char *errbuf,
-                        size_t errlen) {
+static int apply_option(FctlArgs *a, const OptSpec *o, const char *v, char *errbuf, size_t errlen)
+{
     static const char *const outputs[] = {NULL, "text", "json"};
     static const char *const interrupts[] = {"ask", "cancel", "detach"};
     uint64_t u = 0;
     int e = 0;
 
     switch (o->id) {
-    case OPT_HELP: a->help = true; return 0;
-    case OPT_ADDR: a->addr = v; return 0;
-    case OPT_TOKEN: a->token = v; return 0;
-    case OPT_TOKEN_FILE: a->token_file = v; return 0;
-    case OPT_CA: a->ca = v; return 0;
-    case OPT_TLS_SERVER_NAME: a->tls_server_name = v; return 0;
-    case OPT_NO_COLOR: a->no_color = true; return 0;
-    case OPT_INPUT: a->input = v; return 0;
-    case OPT_DETACH: a->detach = true; return 0;
-    case OPT_LABEL: return parse_label(a, v, errbuf, errlen);
-    case OPT_IDEMPOTENCY_KEY: a->idempotency_key = v; return 0;
-    case OPT_OUTPUTS: a->outputs = true; return 0;
-    case OPT_REASON: a->reason = v; return 0;
-    case OPT_NODE: a->node = v; return 0;
-    case OPT_SERVICE: a->service = v; return 0;
-    case OPT_OFFLINE: a->offline = true; return 0;
+    case OPT_HELP:
+        a->help = true;
+        return 0;
+    case OPT_ADDR:
+        a->addr = v;
+        return 0;
+    case OPT_TOKEN:
+        a->token = v;
+        return 0;
+    case OPT_TOKEN_FILE:
+        a->token_file = v;
+        return 0;
+    case OPT_CA:
+        a->ca = v;
+        return 0;
+    case OPT_TLS_SERVER_NAME:
+        a->tls_server_name = v;
+        return 0;
+    case OPT_NO_COLOR:
+        a->no_color = true;
+        return 0;
+    case OPT_INPUT:
+        a->input = v;
+        return 0;
+    case OPT_DETACH:
+        a->detach = true;
+        return 0;
+    case OPT_LABEL:
+        return parse_label(a, v, errbuf, errlen);
+    case OPT_IDEMPOTENCY_KEY:
+        a->idempotency_key = v;
+        return 0;
+    case OPT_OUTPUTS:
+        a->outputs = true;
+        return 0;
+    case OPT_REASON:
+        a->reason = v;
+        return 0;
+    case OPT_NODE:
+        a->node = v;
+        return 0;
+    case OPT_SERVICE:
+        a->service = v;
+        return 0;
+    case OPT_OFFLINE:
+        a->offline = true;
+        return 0;
     case OPT_OUTPUT:
         if (apply_enum("output", v, outputs, 3, &e, errbuf, errlen) < 0)
             return -EINVAL;
@@ -240,14 +270,12 @@ static int apply_option(FctlArgs *a, const OptSpec *o, const char *v, char *errb
         return 0;
     case OPT_FROM:
         if (parse_uint(v, UINT64_MAX, &u) < 0)
-            return usage_error(errbuf, errlen, "--from wants an event number (0, 1, ...), not \"%s\"",
-                               v);
+            return usage_error(errbuf, errlen, "--from wants an event number (0, 1, ...), not \"%s\"", v);
         a->from_seq = u;
         return 0;
     case OPT_LIMIT:
         if (parse_uint(v, 10000, &u) < 0 || u == 0)
-            return usage_error(errbuf, errlen, "--limit wants a number from 1 to 10000, not \"%s\"",
-                               v);
+            return usage_error(errbuf, errlen, "--limit wants a number from 1 to 10000, not \"%s\"", v);
         a->limit = (uint32_t)u;
         return 0;
     case OPT_STATUS:
@@ -257,7 +285,8 @@ static int apply_option(FctlArgs *a, const OptSpec *o, const char *v, char *errb
                                "not \"%s\"",
                                v);
         return 0;
-    case _OPT_MAX: break;
+    case _OPT_MAX:
+        break;
     }
     return -EINVAL;
 }
@@ -273,7 +302,8 @@ typedef struct Parsed {
     int rest_index; /* argv index after "token create", or 0 */
 } Parsed;
 
-static const OptSpec *find_option(const char *name, char short_name) {
+static const OptSpec *find_option(const char *name, char short_name)
+{
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
         if ((name && strcmp(options[i].name, name) == 0) ||
             (!name && short_name && options[i].short_name == short_name))
@@ -282,7 +312,8 @@ static const OptSpec *find_option(const char *name, char short_name) {
 }
 
 /* Splits argv into options (with values) and positional words. */
-static int split_argv(int argc, char **argv, Parsed *p, char *errbuf, size_t errlen) {
+static int split_argv(int argc, char **argv, Parsed *p, char *errbuf, size_t errlen)
+{
     bool only_pos = false;
 
     for (int i = 1; i < argc; i++) {
@@ -316,8 +347,7 @@ static int split_argv(int argc, char **argv, Parsed *p, char *errbuf, size_t err
         }
         if (!o) {
             const char *close = closest_option(name);
-            return close ? usage_error(errbuf, errlen, "unknown option %s; did you mean --%s?", arg,
-                                       close)
+            return close ? usage_error(errbuf, errlen, "unknown option %s; did you mean --%s?", arg, close)
                          : usage_error(errbuf, errlen, "unknown option %s (see --help)", arg);
         }
         if (o->takes_value && !value) {
@@ -335,8 +365,8 @@ static int split_argv(int argc, char **argv, Parsed *p, char *errbuf, size_t err
     return 0;
 }
 
-static int find_command(Parsed *p, FctlArgs *a, const CmdSpec **ret, size_t *ret_used,
-                        char *errbuf, size_t errlen) {
+static int find_command(Parsed *p, FctlArgs *a, const CmdSpec **ret, size_t *ret_used, char *errbuf, size_t errlen)
+{
     const char *w = p->n_pos > 0 ? p->pos[0] : NULL, *close;
 
     if (!w) {
@@ -369,12 +399,12 @@ static int find_command(Parsed *p, FctlArgs *a, const CmdSpec **ret, size_t *ret
                            w[0] == 'd' ? "dlq list, dlq retry ID" : "token create");
     }
     close = closest_command(w);
-    return close ? usage_error(errbuf, errlen, "unknown command \"%s\"; did you mean \"%s\"?", w,
-                               close)
+    return close ? usage_error(errbuf, errlen, "unknown command \"%s\"; did you mean \"%s\"?", w, close)
                  : usage_error(errbuf, errlen, "unknown command \"%s\" (see flowctl --help)", w);
 }
 
-static void apply_environment(FctlArgs *a) {
+static void apply_environment(FctlArgs *a)
+{
     if (!a->addr)
         a->addr = getenv("FLOWD_ADDR");
     if (!a->token && !a->token_file) {
@@ -392,8 +422,8 @@ static void apply_environment(FctlArgs *a) {
         a->addr = "127.0.0.1:50051";
 }
 
-static int assign_positionals(Parsed *p, size_t used, const CmdSpec *c, FctlArgs *a,
-                              char *errbuf, size_t errlen) {
+static int assign_positionals(Parsed *p, size_t used, const CmdSpec *c, FctlArgs *a, char *errbuf, size_t errlen)
+{
     size_t extra = p->n_pos - used;
 
     if (a->command == FCTL_CMD_HELP) {
@@ -411,13 +441,11 @@ static int assign_positionals(Parsed *p, size_t used, const CmdSpec *c, FctlArgs
     if (a->help)
         return 0; /* `flowctl run --help` needs no FILE */
     if (!c->positional && extra > 0)
-        return usage_error(errbuf, errlen, "%s takes no argument \"%s\"",
-                           fctl_command_name(c->cmd), p->pos[used]);
+        return usage_error(errbuf, errlen, "%s takes no argument \"%s\"", fctl_command_name(c->cmd), p->pos[used]);
     if (c->positional && extra != 1)
-        return usage_error(errbuf, errlen, extra ? "%s takes one %s; extra \"%s\""
-                                                 : "%s needs a %s (see flowctl %s --help)",
-                           fctl_command_name(c->cmd), c->positional,
-                           extra ? p->pos[used + 1] : fctl_command_name(c->cmd));
+        return usage_error(
+            errbuf, errlen, extra ? "%s takes one %s; extra \"%s\"" : "%s needs a %s (see flowctl %s --help)",
+            fctl_command_name(c->cmd), c->positional, extra ? p->pos[used + 1] : fctl_command_name(c->cmd));
     if (!c->positional)
         return 0;
     if (c->cmd == FCTL_CMD_RUN || c->cmd == FCTL_CMD_VALIDATE)
@@ -429,7 +457,8 @@ static int assign_positionals(Parsed *p, size_t used, const CmdSpec *c, FctlArgs
     return 0;
 }
 
-int fctl_parse_args(int argc, char **argv, FctlArgs *ret, char *errbuf, size_t errlen) {
+int fctl_parse_args(int argc, char **argv, FctlArgs *ret, char *errbuf, size_t errlen)
+{
     Parsed p = {0};
     FctlArgs a = {.limit = 0};
     const CmdSpec *c = NULL;
@@ -449,8 +478,7 @@ int fctl_parse_args(int argc, char **argv, FctlArgs *ret, char *errbuf, size_t e
     for (size_t i = 0; i < p.n_opts; i++) {
         if (c && !(p.opt[i]->commands & (1u << c->cmd)))
             return usage_error(errbuf, errlen, "%s does not take --%s (see flowctl %s --help)",
-                               fctl_command_name(c->cmd), p.opt[i]->name,
-                               fctl_command_name(c->cmd));
+                               fctl_command_name(c->cmd), p.opt[i]->name, fctl_command_name(c->cmd));
         r = apply_option(&a, p.opt[i], p.val[i], errbuf, errlen);
         if (r < 0)
             return r;

@@ -10,13 +10,15 @@
 
 #include "flowctl.h"
 
-uint64_t fctl_now_ns(void) {
+uint64_t fctl_now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void fctl_print_json(json_t *doc) {
+void fctl_print_json(json_t *doc)
+{
     if (!doc)
         return;
     fctl_dump_json(doc, stdout, 0);
@@ -25,13 +27,15 @@ void fctl_print_json(json_t *doc) {
     json_decref(doc);
 }
 
-static void print_json_document(json_t *doc) {
+static void print_json_document(json_t *doc)
+{
     fctl_dump_json(doc, stdout, 2);
     fputc('\n', stdout);
     json_decref(doc);
 }
 
-FctlMode fctl_mode(const FctlArgs *a) {
+FctlMode fctl_mode(const FctlArgs *a)
+{
     const char *term = getenv("TERM");
 
     if (a->output == FCTL_OUTPUT_JSON)
@@ -43,7 +47,8 @@ FctlMode fctl_mode(const FctlArgs *a) {
     return FCTL_MODE_VIEW;
 }
 
-bool fctl_use_color(const FctlArgs *a, FILE *f) {
+bool fctl_use_color(const FctlArgs *a, FILE *f)
+{
     const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
 
     /* https://no-color.org: present and not empty disables colour. */
@@ -54,7 +59,8 @@ bool fctl_use_color(const FctlArgs *a, FILE *f) {
 
 /* ---- connecting and failing ------------------------------------------------------ */
 
-static int read_token_file(const char *path, char *buf, size_t len) {
+static int read_token_file(const char *path, char *buf, size_t len)
+{
     FILE *f = fopen(path, "re");
     size_t n;
 
@@ -74,10 +80,11 @@ static int read_token_file(const char *path, char *buf, size_t len) {
     return 0;
 }
 
-int fctl_connect(const FctlArgs *a, FcClient **ret) {
+int fctl_connect(const FctlArgs *a, FcClient **ret)
+{
     char token[4096] = "";
-    FcClientOptions o = {.address = a->addr, .token = a->token, .ca_file = a->ca,
-                         .tls_server_name = a->tls_server_name};
+    FcClientOptions o = {
+        .address = a->addr, .token = a->token, .ca_file = a->ca, .tls_server_name = a->tls_server_name};
     FcError err = {0};
     int ex;
 
@@ -97,7 +104,8 @@ int fctl_connect(const FctlArgs *a, FcClient **ret) {
     return ex;
 }
 
-int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing) {
+int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing)
+{
     switch (err->status) {
     case FC_STATUS_UNAVAILABLE:
         if (strncmp(err->message, "flowd: ", 7) == 0) {
@@ -118,16 +126,14 @@ int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing) {
                             "certificate.\n");
         return FCTL_EXIT_UNREACHABLE;
     case FC_STATUS_DEADLINE_EXCEEDED:
-        fprintf(stderr, "flowctl: no answer from the flowd server at %s in time (%s)\n", a->addr,
-                err->message);
+        fprintf(stderr, "flowctl: no answer from the flowd server at %s in time (%s)\n", a->addr, err->message);
         return FCTL_EXIT_UNREACHABLE;
     case FC_STATUS_UNAUTHENTICATED:
         fprintf(stderr,
                 "flowctl: the server at %s did not accept %s: %s\n"
                 "  Pass a token with --token, --token-file or FLOWD_TOKEN; an admin makes one\n"
                 "  with `flowctl token create` on the server host.\n",
-                a->addr, a->token || a->token_file ? "the token" : "a call without a token",
-                err->message);
+                a->addr, a->token || a->token_file ? "the token" : "a call without a token", err->message);
         return FCTL_EXIT_AUTH;
     case FC_STATUS_PERMISSION_DENIED:
         fprintf(stderr,
@@ -142,13 +148,13 @@ int fctl_fail(const FctlArgs *a, const FcError *err, const char *doing) {
         fprintf(stderr, "flowctl: cannot %s: %s\n", doing, err->message);
         return FCTL_EXIT_FAILED;
     default:
-        fprintf(stderr, "flowctl: cannot %s: %s (%s)\n", doing, err->message,
-                fc_status_name(err->status));
+        fprintf(stderr, "flowctl: cannot %s: %s (%s)\n", doing, err->message, fc_status_name(err->status));
         return FCTL_EXIT_FAILED;
     }
 }
 
-void fctl_print_diagnostics(FILE *f, const char *file, const FcDiagnostics *d) {
+void fctl_print_diagnostics(FILE *f, const char *file, const FcDiagnostics *d)
+{
     for (size_t i = 0; i < d->n; i++) {
         const FcDiagnostic *x = &d->items[i];
         if (x->line > 0)
@@ -160,7 +166,8 @@ void fctl_print_diagnostics(FILE *f, const char *file, const FcDiagnostics *d) {
     }
 }
 
-int fctl_load_workflow(const char *file, FcWorkflow **ret) {
+int fctl_load_workflow(const char *file, FcWorkflow **ret)
+{
     FcDiagnostics d = {0};
     FcError err = {0};
 
@@ -168,8 +175,7 @@ int fctl_load_workflow(const char *file, FcWorkflow **ret) {
         return 0;
     if (d.n) {
         fctl_print_diagnostics(stderr, file, &d);
-        fprintf(stderr, "flowctl: %s is not a valid workflow (%zu problem%s)\n", file, d.n,
-                d.n == 1 ? "" : "s");
+        fprintf(stderr, "flowctl: %s is not a valid workflow (%zu problem%s)\n", file, d.n, d.n == 1 ? "" : "s");
     } else {
         fprintf(stderr, "flowctl: %s\n", err.message);
     }
@@ -179,7 +185,8 @@ int fctl_load_workflow(const char *file, FcWorkflow **ret) {
 
 /* ---- validate ------------------------------------------------------------------------- */
 
-static int cmd_validate(const FctlArgs *a) {
+static int cmd_validate(const FctlArgs *a)
+{
     FcWorkflow *wf = NULL;
     FcClient *c = NULL;
     FcDiagnostics d = {0};
@@ -196,8 +203,8 @@ static int cmd_validate(const FctlArgs *a) {
         } else if (fctl_mode(a) == FCTL_MODE_JSON) {
             json_t *o = json_object(), *arr = json_array();
             for (size_t i = 0; i < d.n; i++)
-                json_array_append_new(arr, json_pack("{s:s, s:s}", "path", d.items[i].path,
-                                                     "message", d.items[i].message));
+                json_array_append_new(arr,
+                                      json_pack("{s:s, s:s}", "path", d.items[i].path, "message", d.items[i].message));
             json_object_set_new(o, "valid", json_boolean(valid));
             json_object_set_new(o, "diagnostics", arr);
             print_json_document(o);
@@ -208,8 +215,7 @@ static int cmd_validate(const FctlArgs *a) {
                 printf("%s: valid (%zu node%s)\n", a->file, fc_workflow_node_count(wf),
                        fc_workflow_node_count(wf) == 1 ? "" : "s");
             else
-                fprintf(stderr, "flowctl: %s is not valid (%zu problem%s)\n", a->file, d.n,
-                        d.n == 1 ? "" : "s");
+                fprintf(stderr, "flowctl: %s is not valid (%zu problem%s)\n", a->file, d.n, d.n == 1 ? "" : "s");
             ex = valid ? FCTL_EXIT_OK : FCTL_EXIT_USAGE;
         }
     }
@@ -221,7 +227,8 @@ static int cmd_validate(const FctlArgs *a) {
 
 /* ---- get, list, cancel -------------------------------------------------------------------- */
 
-static void format_time(uint64_t unix_nano, char *buf, size_t len) {
+static void format_time(uint64_t unix_nano, char *buf, size_t len)
+{
     time_t t = (time_t)(unix_nano / 1000000000ull);
     struct tm tm;
 
@@ -232,7 +239,8 @@ static void format_time(uint64_t unix_nano, char *buf, size_t len) {
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static void format_run_duration(const FcRun *run, char *buf, size_t len) {
+static void format_run_duration(const FcRun *run, char *buf, size_t len)
+{
     uint64_t end = run->finished_unix_nano ? run->finished_unix_nano : fctl_now_ns();
 
     if (!run->started_unix_nano || end < run->started_unix_nano) {
@@ -242,29 +250,26 @@ static void format_run_duration(const FcRun *run, char *buf, size_t len) {
     fctl_format_duration_us((end - run->started_unix_nano) / 1000, buf, len);
 }
 
-static void print_run_summary(const FcRun *run) {
+static void print_run_summary(const FcRun *run)
+{
     char created[32], dur[32];
 
     format_time(run->created_unix_nano, created, sizeof(created));
     format_run_duration(run, dur, sizeof(dur));
     printf("Run:       %s\n", run->run_id);
     printf("Workflow:  %s\n", run->workflow_name);
-    printf("Status:    %s%s\n", fc_run_status_name(run->status),
-           run->degraded ? " (degraded)" : "");
-    printf("Owner:     %s (tenant %s)\n", run->owner[0] ? run->owner : "-",
-           run->tenant[0] ? run->tenant : "-");
+    printf("Status:    %s%s\n", fc_run_status_name(run->status), run->degraded ? " (degraded)" : "");
+    printf("Owner:     %s (tenant %s)\n", run->owner[0] ? run->owner : "-", run->tenant[0] ? run->tenant : "-");
     printf("Created:   %s   Duration: %s\n", created, dur);
     if (run->has_failure && run->failure.kind)
-        printf("Failure:   %s: %s\n", fc_failure_kind_name(run->failure.kind),
-               run->failure.message);
+        printf("Failure:   %s: %s\n", fc_failure_kind_name(run->failure.kind), run->failure.message);
     for (size_t i = 0; i < run->n_labels; i++)
-        printf("%s%s=%s\n", i == 0 ? "Labels:    " : "           ", run->labels[i].key,
-               run->labels[i].value);
+        printf("%s%s=%s\n", i == 0 ? "Labels:    " : "           ", run->labels[i].key, run->labels[i].value);
 }
 
-static void print_node_table(const FcRun *run) {
-    static const char *const headers[] = {"NODE", "STATUS", "ATTEMPTS", "WALL", "CPU", "PEAK MEM",
-                                          "FAILURE"};
+static void print_node_table(const FcRun *run)
+{
+    static const char *const headers[] = {"NODE", "STATUS", "ATTEMPTS", "WALL", "CPU", "PEAK MEM", "FAILURE"};
     FctlTable *t = fctl_table_new(7, headers);
 
     for (size_t i = 0; i < run->n_nodes; i++) {
@@ -273,22 +278,20 @@ static void print_node_table(const FcRun *run) {
         snprintf(att, sizeof(att), "%" PRIu32, n->attempts);
         if (n->has_usage) {
             fctl_format_duration_us(n->usage.wall_us, wall, sizeof(wall));
-            fctl_format_duration_us(n->usage.cpu_user_us + n->usage.cpu_system_us, cpu,
-                                    sizeof(cpu));
+            fctl_format_duration_us(n->usage.cpu_user_us + n->usage.cpu_system_us, cpu, sizeof(cpu));
             fctl_format_bytes(n->usage.peak_memory_bytes, mem, sizeof(mem));
         }
         if (n->has_failure && n->failure.kind)
-            snprintf(fail, sizeof(fail), "%s: %.200s", fc_failure_kind_name(n->failure.kind),
-                     n->failure.message);
-        const char *row[] = {n->node_id, fc_node_status_name(n->status), att, wall, cpu, mem,
-                             fail};
+            snprintf(fail, sizeof(fail), "%s: %.200s", fc_failure_kind_name(n->failure.kind), n->failure.message);
+        const char *row[] = {n->node_id, fc_node_status_name(n->status), att, wall, cpu, mem, fail};
         fctl_table_add(t, row);
     }
     fctl_table_print(t, stdout);
     fctl_table_free(t);
 }
 
-static int cmd_get(const FctlArgs *a, FcClient *c) {
+static int cmd_get(const FctlArgs *a, FcClient *c)
+{
     FcRun *run = NULL;
     FcError err = {0};
 
@@ -307,7 +310,8 @@ static int cmd_get(const FctlArgs *a, FcClient *c) {
     return FCTL_EXIT_OK;
 }
 
-static void add_run_row(FctlTable *t, const FcRun *run) {
+static void add_run_row(FctlTable *t, const FcRun *run)
+{
     char created[32], dur[32], nodes[32];
     size_t done = 0;
 
@@ -320,14 +324,13 @@ static void add_run_row(FctlTable *t, const FcRun *run) {
         snprintf(nodes, sizeof(nodes), "%zu/%zu", done, run->n_nodes);
     else
         snprintf(nodes, sizeof(nodes), "-");
-    const char *row[] = {run->run_id, run->workflow_name, fc_run_status_name(run->status), nodes,
-                         created, dur};
+    const char *row[] = {run->run_id, run->workflow_name, fc_run_status_name(run->status), nodes, created, dur};
     fctl_table_add(t, row);
 }
 
-static int cmd_list(const FctlArgs *a, FcClient *c) {
-    static const char *const headers[] = {"RUN", "WORKFLOW", "STATUS", "NODES", "CREATED",
-                                          "DURATION"};
+static int cmd_list(const FctlArgs *a, FcClient *c)
+{
+    static const char *const headers[] = {"RUN", "WORKFLOW", "STATUS", "NODES", "CREATED", "DURATION"};
     uint32_t limit = a->limit ? a->limit : 20, got = 0;
     FctlTable *t = fctl_table_new(6, headers);
     json_t *arr = json_array();
@@ -371,7 +374,8 @@ static int cmd_list(const FctlArgs *a, FcClient *c) {
     return ex;
 }
 
-static int cmd_cancel(const FctlArgs *a, FcClient *c) {
+static int cmd_cancel(const FctlArgs *a, FcClient *c)
+{
     FcRun *run = NULL;
     FcError err = {0};
 
@@ -387,22 +391,29 @@ static int cmd_cancel(const FctlArgs *a, FcClient *c) {
 
 /* ---- dead letters ------------------------------------------------------------------------ */
 
-static void add_dead_letter_row(FctlTable *t, const FcDeadLetter *dl) {
+static void add_dead_letter_row(FctlTable *t, const FcDeadLetter *dl)
+{
     char created[32], att[16], fail[160] = "";
 
     format_time(dl->created_unix_nano, created, sizeof(created));
     snprintf(att, sizeof(att), "%" PRIu32, dl->attempts);
     if (dl->has_failure)
-        snprintf(fail, sizeof(fail), "%s: %.100s", fc_failure_kind_name(dl->failure.kind),
-                 dl->failure.message);
-    const char *row[] = {dl->id, dl->run_id, dl->node_id, dl->workflow_name, att, created,
-                         dl->retried_run_id[0] ? dl->retried_run_id : "-", fail};
+        snprintf(fail, sizeof(fail), "%s: %.100s", fc_failure_kind_name(dl->failure.kind), dl->failure.message);
+    const char *row[] = {dl->id,
+                         dl->run_id,
+                         dl->node_id,
+                         dl->workflow_name,
+                         att,
+                         created,
+                         dl->retried_run_id[0] ? dl->retried_run_id : "-",
+                         fail};
     fctl_table_add(t, row);
 }
 
-static int cmd_dlq_list(const FctlArgs *a, FcClient *c) {
-    static const char *const headers[] = {"ID", "RUN", "NODE", "WORKFLOW", "ATTEMPTS", "CREATED",
-                                          "RETRIED AS", "FAILURE"};
+static int cmd_dlq_list(const FctlArgs *a, FcClient *c)
+{
+    static const char *const headers[] = {"ID",       "RUN",     "NODE",       "WORKFLOW",
+                                          "ATTEMPTS", "CREATED", "RETRIED AS", "FAILURE"};
     uint32_t limit = a->limit ? a->limit : 50;
     FcDeadLetterPage *page = NULL;
     FcError err = {0};
@@ -430,7 +441,8 @@ static int cmd_dlq_list(const FctlArgs *a, FcClient *c) {
     return FCTL_EXIT_OK;
 }
 
-static int cmd_dlq_retry(const FctlArgs *a, FcClient *c) {
+static int cmd_dlq_retry(const FctlArgs *a, FcClient *c)
+{
     FcError err = {0};
     char *run_id = NULL;
 
@@ -442,8 +454,10 @@ static int cmd_dlq_retry(const FctlArgs *a, FcClient *c) {
         print_json_document(o);
     } else {
         printf("%s\n", run_id);
-        fprintf(stderr, "flowctl: dead letter %s re-runs as run %s; follow it with: "
-                        "flowctl watch %s\n", a->id, run_id, run_id);
+        fprintf(stderr,
+                "flowctl: dead letter %s re-runs as run %s; follow it with: "
+                "flowctl watch %s\n",
+                a->id, run_id, run_id);
     }
     free(run_id);
     return FCTL_EXIT_OK;
@@ -451,34 +465,34 @@ static int cmd_dlq_retry(const FctlArgs *a, FcClient *c) {
 
 /* ---- info, health, version, token ----------------------------------------------------------- */
 
-static json_t *strings_to_json(const char *const *v, size_t n) {
+static json_t *strings_to_json(const char *const *v, size_t n)
+{
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, json_string(v[i]));
     return arr;
 }
 
-static json_t *server_info_to_json(const FcServerInfo *i) {
-    json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:{s:s, s:s, s:o}}", "version", i->version,
-                          "node_kinds", strings_to_json(i->node_kinds, i->n_node_kinds),
-                          "sandbox_mode", i->sandbox_mode, "cgroup_version",
-                          (int)i->cgroup_version, "caller", "user", i->user, "tenant", i->tenant,
+static json_t *server_info_to_json(const FcServerInfo *i)
+{
+    json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:{s:s, s:s, s:o}}", "version", i->version, "node_kinds",
+                          strings_to_json(i->node_kinds, i->n_node_kinds), "sandbox_mode", i->sandbox_mode,
+                          "cgroup_version", (int)i->cgroup_version, "caller", "user", i->user, "tenant", i->tenant,
                           "roles", strings_to_json(i->roles, i->n_roles));
     if (o && i->has_quota)
         json_object_set_new(
             o, "quota",
-            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "max_concurrent_runs",
-                      (int)i->quota.max_concurrent_runs, "max_queued_runs",
-                      (int)i->quota.max_queued_runs, "max_running_nodes",
-                      (int)i->quota.max_running_nodes, "max_memory_mb",
-                      (int)i->quota.max_memory_mb, "max_cpu_millis", (int)i->quota.max_cpu_millis,
-                      "max_pids", (int)i->quota.max_pids, "max_timeout_seconds",
+            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "max_concurrent_runs", (int)i->quota.max_concurrent_runs,
+                      "max_queued_runs", (int)i->quota.max_queued_runs, "max_running_nodes",
+                      (int)i->quota.max_running_nodes, "max_memory_mb", (int)i->quota.max_memory_mb, "max_cpu_millis",
+                      (int)i->quota.max_cpu_millis, "max_pids", (int)i->quota.max_pids, "max_timeout_seconds",
                       (int)i->quota.max_timeout_seconds));
     return o;
 }
 
 /* Zero in a quota field means "no limit". */
-static void quota_item(const char *label, uint32_t v, const char *unit, bool *first) {
+static void quota_item(const char *label, uint32_t v, const char *unit, bool *first)
+{
     printf("%s%s ", *first ? "" : ", ", label);
     if (v)
         printf("%" PRIu32 "%s", v, unit);
@@ -487,7 +501,8 @@ static void quota_item(const char *label, uint32_t v, const char *unit, bool *fi
     *first = false;
 }
 
-static void print_quota(const FcQuota *q) {
+static void print_quota(const FcQuota *q)
+{
     bool first = true;
 
     printf("Quota:      ");
@@ -503,7 +518,8 @@ static void print_quota(const FcQuota *q) {
     printf("\n");
 }
 
-static void print_server_info(const FctlArgs *a, const FcServerInfo *i) {
+static void print_server_info(const FctlArgs *a, const FcServerInfo *i)
+{
     printf("Server:     %s (flowd %s)\n", a->addr, i->version);
     printf("Sandbox:    %s", i->sandbox_mode);
     if (i->cgroup_version)
@@ -511,8 +527,7 @@ static void print_server_info(const FctlArgs *a, const FcServerInfo *i) {
     printf("\nNode kinds: ");
     for (size_t k = 0; k < i->n_node_kinds; k++)
         printf("%s%s", k ? ", " : "", i->node_kinds[k]);
-    printf("\nCaller:     %s (tenant %s; roles ", i->user[0] ? i->user : "-",
-           i->tenant[0] ? i->tenant : "-");
+    printf("\nCaller:     %s (tenant %s; roles ", i->user[0] ? i->user : "-", i->tenant[0] ? i->tenant : "-");
     for (size_t k = 0; k < i->n_roles; k++)
         printf("%s%s", k ? ", " : "", i->roles[k]);
     printf(")\n");
@@ -520,7 +535,8 @@ static void print_server_info(const FctlArgs *a, const FcServerInfo *i) {
         print_quota(&i->quota);
 }
 
-static int cmd_info(const FctlArgs *a, FcClient *c) {
+static int cmd_info(const FctlArgs *a, FcClient *c)
+{
     FcServerInfo *info = NULL;
     FcError err = {0};
 
@@ -534,23 +550,28 @@ static int cmd_info(const FctlArgs *a, FcClient *c) {
     return FCTL_EXIT_OK;
 }
 
-static int cmd_health(const FctlArgs *a, FcClient *c) {
+static int cmd_health(const FctlArgs *a, FcClient *c)
+{
     FcHealthStatus st;
     FcError err = {0};
 
     if (fc_health_check(c, a->service, &st, &err) < 0)
         return fctl_fail(a, &err, "check health");
     if (fctl_mode(a) == FCTL_MODE_JSON)
-        print_json_document(json_pack("{s:s, s:s}", "service", a->service ? a->service : "",
-                                      "status", fc_health_status_name(st)));
+        print_json_document(
+            json_pack("{s:s, s:s}", "service", a->service ? a->service : "", "status", fc_health_status_name(st)));
     else
         printf("%s\n", fc_health_status_name(st));
     return st == FC_HEALTH_SERVING ? FCTL_EXIT_OK : FCTL_EXIT_FAILED;
 }
 
-static int cmd_version(const FctlArgs *a) {
-    FcClientOptions o = {.address = a->addr, .token = a->token, .ca_file = a->ca,
-                         .tls_server_name = a->tls_server_name, .timeout_ms = 2000};
+static int cmd_version(const FctlArgs *a)
+{
+    FcClientOptions o = {.address = a->addr,
+                         .token = a->token,
+                         .ca_file = a->ca,
+                         .tls_server_name = a->tls_server_name,
+                         .timeout_ms = 2000};
     FcServerInfo *info = NULL;
     FcClient *c = NULL;
     FcError err = {0};
@@ -567,7 +588,8 @@ static int cmd_version(const FctlArgs *a) {
 }
 
 /* `flowd` next to flowctl (an install, or bazel-bin/client/../server), else PATH. */
-static int find_flowd(char *buf, size_t len) {
+static int find_flowd(char *buf, size_t len)
+{
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     char *slash;
@@ -589,7 +611,8 @@ static int find_flowd(char *buf, size_t len) {
     return -ENOENT;
 }
 
-static int cmd_token_create(const FctlArgs *a) {
+static int cmd_token_create(const FctlArgs *a)
+{
     char flowd[PATH_MAX + 32];
     char **argv = calloc((size_t)a->n_rest + 4, sizeof(char *));
 
@@ -615,7 +638,8 @@ static int cmd_token_create(const FctlArgs *a) {
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static int with_client(const FctlArgs *a, int (*fn)(const FctlArgs *, FcClient *)) {
+static int with_client(const FctlArgs *a, int (*fn)(const FctlArgs *, FcClient *))
+{
     FcClient *c = NULL;
     int ex = fctl_connect(a, &c);
 
@@ -625,25 +649,39 @@ static int with_client(const FctlArgs *a, int (*fn)(const FctlArgs *, FcClient *
     return ex;
 }
 
-int fctl_main(const FctlArgs *a) {
+int fctl_main(const FctlArgs *a)
+{
     if (a->help || a->command == FCTL_CMD_HELP) {
         fctl_print_help(stdout, a->command == FCTL_CMD_HELP ? a->help_for : a->command);
         return FCTL_EXIT_OK;
     }
     switch (a->command) {
-    case FCTL_CMD_RUN: return fctl_cmd_run(a);
-    case FCTL_CMD_VALIDATE: return cmd_validate(a);
-    case FCTL_CMD_WATCH: return fctl_cmd_watch(a);
-    case FCTL_CMD_LOGS: return fctl_cmd_logs(a);
-    case FCTL_CMD_GET: return with_client(a, cmd_get);
-    case FCTL_CMD_LIST: return with_client(a, cmd_list);
-    case FCTL_CMD_CANCEL: return with_client(a, cmd_cancel);
-    case FCTL_CMD_DLQ_LIST: return with_client(a, cmd_dlq_list);
-    case FCTL_CMD_DLQ_RETRY: return with_client(a, cmd_dlq_retry);
-    case FCTL_CMD_INFO: return with_client(a, cmd_info);
-    case FCTL_CMD_HEALTH: return with_client(a, cmd_health);
-    case FCTL_CMD_TOKEN_CREATE: return cmd_token_create(a);
-    case FCTL_CMD_VERSION: return cmd_version(a);
+    case FCTL_CMD_RUN:
+        return fctl_cmd_run(a);
+    case FCTL_CMD_VALIDATE:
+        return cmd_validate(a);
+    case FCTL_CMD_WATCH:
+        return fctl_cmd_watch(a);
+    case FCTL_CMD_LOGS:
+        return fctl_cmd_logs(a);
+    case FCTL_CMD_GET:
+        return with_client(a, cmd_get);
+    case FCTL_CMD_LIST:
+        return with_client(a, cmd_list);
+    case FCTL_CMD_CANCEL:
+        return with_client(a, cmd_cancel);
+    case FCTL_CMD_DLQ_LIST:
+        return with_client(a, cmd_dlq_list);
+    case FCTL_CMD_DLQ_RETRY:
+        return with_client(a, cmd_dlq_retry);
+    case FCTL_CMD_INFO:
+        return with_client(a, cmd_info);
+    case FCTL_CMD_HEALTH:
+        return with_client(a, cmd_health);
+    case FCTL_CMD_TOKEN_CREATE:
+        return cmd_token_create(a);
+    case FCTL_CMD_VERSION:
+        return cmd_version(a);
     default:
         fctl_print_help(stderr, FCTL_CMD_NONE);
         return FCTL_EXIT_USAGE;

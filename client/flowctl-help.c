@@ -78,28 +78,26 @@ static const char help_validate[] =
     "Example:\n"
     "  flowctl validate examples/hello.json\n";
 
-static const char help_watch[] =
-    "Usage: flowctl watch RUN [--from SEQ] [--output json]\n"
-    "\n"
-    "Follows a run: replays its events after SEQ (default: all of them), then follows it\n"
-    "live until it ends. Ctrl-C stops watching; the run goes on.\n"
-    "\n"
-    "Exit: 0 the run succeeded, 1 it failed or was cancelled.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl watch $(flowctl run etl.json --detach)\n";
+static const char help_watch[] = "Usage: flowctl watch RUN [--from SEQ] [--output json]\n"
+                                 "\n"
+                                 "Follows a run: replays its events after SEQ (default: all of them), then follows it\n"
+                                 "live until it ends. Ctrl-C stops watching; the run goes on.\n"
+                                 "\n"
+                                 "Exit: 0 the run succeeded, 1 it failed or was cancelled.\n"
+                                 "\n"
+                                 "Example:\n"
+                                 "  flowctl watch $(flowctl run etl.json --detach)\n";
 
-static const char help_get[] =
-    "Usage: flowctl get RUN [--outputs] [--output json]\n"
-    "\n"
-    "Shows a run: status, owner, times, labels and a table of its nodes (status,\n"
-    "attempts, wall and CPU time, peak memory, failure).\n"
-    "\n"
-    "  --outputs        print only the run's outputs, as pretty JSON\n"
-    "  -o, --output json   the whole run as one JSON document\n"
-    "\n"
-    "Example:\n"
-    "  flowctl get 01J9Z3K7XW --outputs | jq .report\n";
+static const char help_get[] = "Usage: flowctl get RUN [--outputs] [--output json]\n"
+                               "\n"
+                               "Shows a run: status, owner, times, labels and a table of its nodes (status,\n"
+                               "attempts, wall and CPU time, peak memory, failure).\n"
+                               "\n"
+                               "  --outputs        print only the run's outputs, as pretty JSON\n"
+                               "  -o, --output json   the whole run as one JSON document\n"
+                               "\n"
+                               "Example:\n"
+                               "  flowctl get 01J9Z3K7XW --outputs | jq .report\n";
 
 static const char help_list[] =
     "Usage: flowctl list [--status STATUS] [--limit N] [--output json]\n"
@@ -112,90 +110,110 @@ static const char help_list[] =
     "Example:\n"
     "  flowctl list --status failed --limit 5\n";
 
-static const char help_cancel[] =
-    "Usage: flowctl cancel RUN [--reason TEXT]\n"
-    "\n"
-    "Cancels a run: its running nodes are killed (the whole sandbox cgroup) and the\n"
-    "run ends CANCELLED.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl cancel 01J9Z3K7XW --reason 'wrong input file'\n";
+static const char help_cancel[] = "Usage: flowctl cancel RUN [--reason TEXT]\n"
+                                  "\n"
+                                  "Cancels a run: its running nodes are killed (the whole sandbox cgroup) and the\n"
+                                  "run ends CANCELLED.\n"
+                                  "\n"
+                                  "Example:\n"
+                                  "  flowctl cancel 01J9Z3K7XW --reason 'wrong input file'\n";
 
-static const char help_logs[] =
-    "Usage: flowctl logs RUN [--node NODE] [--output json]\n"
-    "\n"
-    "Prints what the run's nodes wrote to stderr (NODE_LOG events), from the start,\n"
-    "and follows them until the run ends. With --node, only that node's lines, bare.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl logs 01J9Z3K7XW --node transform | grep -i warn\n";
+static const char help_logs[] = "Usage: flowctl logs RUN [--node NODE] [--output json]\n"
+                                "\n"
+                                "Prints what the run's nodes wrote to stderr (NODE_LOG events), from the start,\n"
+                                "and follows them until the run ends. With --node, only that node's lines, bare.\n"
+                                "\n"
+                                "Example:\n"
+                                "  flowctl logs 01J9Z3K7XW --node transform | grep -i warn\n";
 
-static const char help_dlq[] =
-    "Usage: flowctl dlq list [--limit N] [--output json]\n"
-    "       flowctl dlq retry ID\n"
-    "\n"
-    "A node that fails after its last attempt is stored in the dead-letter queue with\n"
-    "the inputs it received. `dlq list` shows them; `dlq retry ID` re-runs that node\n"
-    "with those inputs as a new run and prints its id. Both need the admin role.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl dlq list && flowctl dlq retry dl-42 && flowctl watch RUN\n";
+static const char help_dlq[] = "Usage: flowctl dlq list [--limit N] [--output json]\n"
+                               "       flowctl dlq retry ID\n"
+                               "\n"
+                               "A node that fails after its last attempt is stored in the dead-letter queue with\n"
+                               "the inputs it received. `dlq list` shows them; `dlq retry ID` re-runs that node\n"
+                               "with those inputs as a new run and prints its id. Both need the admin role.\n"
+                               "\n"
+                               "Example:\n"
+                               "  flowctl dlq list && flowctl dlq retry dl-42 && flowctl watch RUN\n";
 
-static const char help_info[] =
-    "Usage: flowctl info [--output json]\n"
-    "\n"
-    "Shows the server's version, sandbox mode (cgroup or rlimit), cgroup version, the\n"
-    "node kinds it runs, who you are to it (user, tenant, roles) and your quota.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl info --addr flowd.internal:50051 --ca ca.pem\n";
+static const char help_info[] = "Usage: flowctl info [--output json]\n"
+                                "\n"
+                                "Shows the server's version, sandbox mode (cgroup or rlimit), cgroup version, the\n"
+                                "node kinds it runs, who you are to it (user, tenant, roles) and your quota.\n"
+                                "\n"
+                                "Example:\n"
+                                "  flowctl info --addr flowd.internal:50051 --ca ca.pem\n";
 
-static const char help_health[] =
-    "Usage: flowctl health [--service NAME] [--output json]\n"
-    "\n"
-    "Calls grpc.health.v1.Health/Check, as Kubernetes' gRPC probe does (no token).\n"
-    "Prints SERVING, NOT_SERVING, ...; exits 0 only for SERVING.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl health --service flowd.v1.WorkflowService\n";
+static const char help_health[] = "Usage: flowctl health [--service NAME] [--output json]\n"
+                                  "\n"
+                                  "Calls grpc.health.v1.Health/Check, as Kubernetes' gRPC probe does (no token).\n"
+                                  "Prints SERVING, NOT_SERVING, ...; exits 0 only for SERVING.\n"
+                                  "\n"
+                                  "Example:\n"
+                                  "  flowctl health --service flowd.v1.WorkflowService\n";
 
-static const char help_token[] =
-    "Usage: flowctl token create [ARGS...]\n"
-    "\n"
-    "Makes an API token. Tokens live in the server's tokens file (FLOWD_TOKENS_FILE),\n"
-    "so this runs `flowd token create ARGS...` with the flowd binary found next to\n"
-    "flowctl or on PATH: run it on the server host. `flowd token create --help` lists\n"
-    "its arguments.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl token create --help\n";
+static const char help_token[] = "Usage: flowctl token create [ARGS...]\n"
+                                 "\n"
+                                 "Makes an API token. Tokens live in the server's tokens file (FLOWD_TOKENS_FILE),\n"
+                                 "so this runs `flowd token create ARGS...` with the flowd binary found next to\n"
+                                 "flowctl or on PATH: run it on the server host. `flowd token create --help` lists\n"
+                                 "its arguments.\n"
+                                 "\n"
+                                 "Example:\n"
+                                 "  flowctl token create --help\n";
 
-static const char help_version[] =
-    "Usage: flowctl version\n"
-    "\n"
-    "Prints flowctl's version, and the server's when it answers within 2 s.\n"
-    "\n"
-    "Example:\n"
-    "  flowctl version --addr 127.0.0.1:50051\n";
+static const char help_version[] = "Usage: flowctl version\n"
+                                   "\n"
+                                   "Prints flowctl's version, and the server's when it answers within 2 s.\n"
+                                   "\n"
+                                   "Example:\n"
+                                   "  flowctl version --addr 127.0.0.1:50051\n";
 
-void fctl_print_help(FILE *f, FctlCommand cmd) {
+void fctl_print_help(FILE *f, FctlCommand cmd)
+{
     const char *text;
 
     switch (cmd) {
-    case FCTL_CMD_RUN: text = help_run; break;
-    case FCTL_CMD_VALIDATE: text = help_validate; break;
-    case FCTL_CMD_WATCH: text = help_watch; break;
-    case FCTL_CMD_GET: text = help_get; break;
-    case FCTL_CMD_LIST: text = help_list; break;
-    case FCTL_CMD_CANCEL: text = help_cancel; break;
-    case FCTL_CMD_LOGS: text = help_logs; break;
+    case FCTL_CMD_RUN:
+        text = help_run;
+        break;
+    case FCTL_CMD_VALIDATE:
+        text = help_validate;
+        break;
+    case FCTL_CMD_WATCH:
+        text = help_watch;
+        break;
+    case FCTL_CMD_GET:
+        text = help_get;
+        break;
+    case FCTL_CMD_LIST:
+        text = help_list;
+        break;
+    case FCTL_CMD_CANCEL:
+        text = help_cancel;
+        break;
+    case FCTL_CMD_LOGS:
+        text = help_logs;
+        break;
     case FCTL_CMD_DLQ_LIST:
-    case FCTL_CMD_DLQ_RETRY: text = help_dlq; break;
-    case FCTL_CMD_INFO: text = help_info; break;
-    case FCTL_CMD_HEALTH: text = help_health; break;
-    case FCTL_CMD_TOKEN_CREATE: text = help_token; break;
-    case FCTL_CMD_VERSION: text = help_version; break;
-    default: text = overview; break;
+    case FCTL_CMD_DLQ_RETRY:
+        text = help_dlq;
+        break;
+    case FCTL_CMD_INFO:
+        text = help_info;
+        break;
+    case FCTL_CMD_HEALTH:
+        text = help_health;
+        break;
+    case FCTL_CMD_TOKEN_CREATE:
+        text = help_token;
+        break;
+    case FCTL_CMD_VERSION:
+        text = help_version;
+        break;
+    default:
+        text = overview;
+        break;
     }
     fputs(text, f);
 }

@@ -10,7 +10,8 @@
 
 #include "client/flowctl.h"
 
-static void real_text(double d, char *buf, size_t len) {
+static void real_text(double d, char *buf, size_t len)
+{
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, d);
         if (strtod(buf, NULL) == d)
@@ -21,7 +22,8 @@ static void real_text(double d, char *buf, size_t len) {
         snprintf(buf + strlen(buf), len - strlen(buf), ".0");
 }
 
-static void indent(FILE *f, int depth, int step) {
+static void indent(FILE *f, int depth, int step)
+{
     if (step <= 0)
         return;
     fputc('\n', f);
@@ -29,7 +31,8 @@ static void indent(FILE *f, int depth, int step) {
         fputc(' ', f);
 }
 
-static void dump(const json_t *v, FILE *f, int depth, int step) {
+static void dump(const json_t *v, FILE *f, int depth, int step)
+{
     char buf[64];
     const char *key;
     json_t *child;
@@ -42,7 +45,7 @@ static void dump(const json_t *v, FILE *f, int depth, int step) {
             return;
         }
         fputc('{', f);
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             if (n++)
                 fputc(',', f);
             indent(f, depth + 1, step);
@@ -61,7 +64,7 @@ static void dump(const json_t *v, FILE *f, int depth, int step) {
             return;
         }
         fputc('[', f);
-        json_array_foreach(v, i, child) {
+        json_array_foreach (v, i, child) {
             if (i)
                 fputc(',', f);
             indent(f, depth + 1, step);

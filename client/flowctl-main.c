@@ -4,7 +4,8 @@
 
 #include "flowctl.h"
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     FctlArgs args;
     char err[512];
 

@@ -14,7 +14,8 @@
 
 /* ---- units ------------------------------------------------------------------- */
 
-void fctl_format_bytes(uint64_t b, char *buf, size_t len) {
+void fctl_format_bytes(uint64_t b, char *buf, size_t len)
+{
     if (b < 1024)
         snprintf(buf, len, "%" PRIu64 "B", b);
     else if (b < 1024 * 1024)
@@ -25,7 +26,8 @@ void fctl_format_bytes(uint64_t b, char *buf, size_t len) {
         snprintf(buf, len, "%.2fGiB", (double)b / (1024.0 * 1024 * 1024));
 }
 
-void fctl_format_duration_us(uint64_t us, char *buf, size_t len) {
+void fctl_format_duration_us(uint64_t us, char *buf, size_t len)
+{
     if (us < 1000)
         snprintf(buf, len, "%" PRIu64 "us", us);
     else if (us < 1000000)
@@ -35,12 +37,12 @@ void fctl_format_duration_us(uint64_t us, char *buf, size_t len) {
     else if (us < 3600000000ull)
         snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", us / 60000000, us / 1000000 % 60);
     else
-        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", us / UINT64_C(3600000000),
-                 us / 60000000 % 60);
+        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", us / UINT64_C(3600000000), us / 60000000 % 60);
 }
 
 /* Timers in the live view: always seconds, so the columns do not jump. */
-static void format_elapsed(uint64_t ns, char *buf, size_t len) {
+static void format_elapsed(uint64_t ns, char *buf, size_t len)
+{
     uint64_t s = ns / 1000000000ull;
 
     if (s < 60)
@@ -59,7 +61,8 @@ typedef struct Buf {
 } Buf;
 
 static void buf_add(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_add(Buf *b, const char *fmt, ...) {
+static void buf_add(Buf *b, const char *fmt, ...)
+{
     va_list ap;
     int n;
 
@@ -73,7 +76,8 @@ static void buf_add(Buf *b, const char *fmt, ...) {
 }
 
 /* Text from the server goes on one line: control characters become spaces. */
-static void buf_add_clean(Buf *b, const char *text, size_t max) {
+static void buf_add_clean(Buf *b, const char *text, size_t max)
+{
     for (size_t i = 0; text[i] && i < max && b->len + 1 < b->cap; i++) {
         unsigned char ch = (unsigned char)text[i];
         b->s[b->len++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
@@ -82,7 +86,8 @@ static void buf_add_clean(Buf *b, const char *text, size_t max) {
         b->s[b->len < b->cap ? b->len : b->cap - 1] = '\0';
 }
 
-static void describe_failure(const FcFailure *f, Buf *b) {
+static void describe_failure(const FcFailure *f, Buf *b)
+{
     buf_add(b, "%s", fc_failure_kind_name(f->kind));
     if (f->kind == FC_FAILURE_NONZERO_EXIT)
         buf_add(b, " (exit %d)", f->exit_code);
@@ -98,11 +103,13 @@ static void describe_failure(const FcFailure *f, Buf *b) {
 
 /* ---- plain lines ------------------------------------------------------------------ */
 
-static bool is_run_event(FcEventType t) {
+static bool is_run_event(FcEventType t)
+{
     return t == FC_EVENT_RUN_QUEUED || t == FC_EVENT_RUN_STARTED || fc_event_type_is_terminal(t);
 }
 
-void fctl_format_event_plain(const FcEvent *ev, uint64_t t0_ns, char *out, size_t len) {
+void fctl_format_event_plain(const FcEvent *ev, uint64_t t0_ns, char *out, size_t len)
+{
     Buf b = {out, 0, len};
     char seq[24], x[32];
     double t = ev->time_unix_nano > t0_ns ? (double)(ev->time_unix_nano - t0_ns) / 1e9 : 0;
@@ -136,18 +143,21 @@ void fctl_format_event_plain(const FcEvent *ev, uint64_t t0_ns, char *out, size_
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-static void set_str(json_t *o, const char *key, const char *v) {
+static void set_str(json_t *o, const char *key, const char *v)
+{
     if (v && v[0])
         json_object_set_new(o, key, json_string(v));
 }
 
-static void set_uint(json_t *o, const char *key, uint64_t v) {
+static void set_uint(json_t *o, const char *key, uint64_t v)
+{
     if (v)
         json_object_set_new(o, key, json_integer((json_int_t)v));
 }
 
 /* Server JSON text as a value: parsed if it parses, a string otherwise. */
-static void set_json_text(json_t *o, const char *key, const char *text) {
+static void set_json_text(json_t *o, const char *key, const char *text)
+{
     json_t *v;
 
     if (!text || !text[0])
@@ -156,7 +166,8 @@ static void set_json_text(json_t *o, const char *key, const char *text) {
     json_object_set_new(o, key, v ? v : json_string(text));
 }
 
-static json_t *failure_to_json(const FcFailure *f) {
+static json_t *failure_to_json(const FcFailure *f)
+{
     json_t *o = json_object();
     set_str(o, "kind", fc_failure_kind_name(f->kind));
     set_str(o, "message", f->message);
@@ -168,7 +179,8 @@ static json_t *failure_to_json(const FcFailure *f) {
     return o;
 }
 
-static json_t *usage_to_json(const FcUsage *u) {
+static json_t *usage_to_json(const FcUsage *u)
+{
     json_t *o = json_object();
     json_object_set_new(o, "peak_memory_bytes", json_integer((json_int_t)u->peak_memory_bytes));
     json_object_set_new(o, "cpu_user_us", json_integer((json_int_t)u->cpu_user_us));
@@ -177,7 +189,8 @@ static json_t *usage_to_json(const FcUsage *u) {
     return o;
 }
 
-json_t *fctl_event_to_json(const FcEvent *ev) {
+json_t *fctl_event_to_json(const FcEvent *ev)
+{
     json_t *o = json_object();
 
     set_str(o, "run_id", ev->run_id);
@@ -199,7 +212,8 @@ json_t *fctl_event_to_json(const FcEvent *ev) {
     return o;
 }
 
-json_t *fctl_run_to_json(const FcRun *run) {
+json_t *fctl_run_to_json(const FcRun *run)
+{
     json_t *o = json_object(), *nodes = json_array(), *labels = json_object();
 
     set_str(o, "run_id", run->run_id);
@@ -234,7 +248,8 @@ json_t *fctl_run_to_json(const FcRun *run) {
     return o;
 }
 
-json_t *fctl_dead_letter_to_json(const FcDeadLetter *dl) {
+json_t *fctl_dead_letter_to_json(const FcDeadLetter *dl)
+{
     json_t *o = json_object();
 
     set_str(o, "id", dl->id);
@@ -252,7 +267,8 @@ json_t *fctl_dead_letter_to_json(const FcDeadLetter *dl) {
     return o;
 }
 
-void fctl_print_json_text(FILE *f, const char *text) {
+void fctl_print_json_text(FILE *f, const char *text)
+{
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
 
     if (!v) {
@@ -290,7 +306,7 @@ typedef struct ViewNode {
     char *id;
     ViewState state;
     uint32_t attempt;
-    double progress; /* < 0: unknown */
+    double progress;           /* < 0: unknown */
     uint64_t start_ns, end_ns; /* server clock */
     uint64_t peak_bytes;
     bool cached;
@@ -312,8 +328,8 @@ struct FctlView {
     size_t drawn_lines;
 };
 
-FctlView *fctl_view_new(const char *title, const char *const *node_ids, size_t n,
-                        const FctlViewOptions *opts) {
+FctlView *fctl_view_new(const char *title, const char *const *node_ids, size_t n, const FctlViewOptions *opts)
+{
     FctlView *v = calloc(1, sizeof(*v));
 
     if (!v)
@@ -336,7 +352,8 @@ FctlView *fctl_view_new(const char *title, const char *const *node_ids, size_t n
     return v;
 }
 
-FctlView *fctl_view_free(FctlView *v) {
+FctlView *fctl_view_free(FctlView *v)
+{
     if (!v)
         return NULL;
     for (size_t i = 0; i < v->n_nodes; i++)
@@ -347,20 +364,15 @@ FctlView *fctl_view_free(FctlView *v) {
     return NULL;
 }
 
-bool fctl_view_finished(const FctlView *v) {
-    return v->finished;
-}
+bool fctl_view_finished(const FctlView *v) { return v->finished; }
 
-bool fctl_view_dirty(const FctlView *v) {
-    return v->dirty;
-}
+bool fctl_view_dirty(const FctlView *v) { return v->dirty; }
 
-void fctl_view_forget(FctlView *v) {
-    v->drawn_lines = 0;
-}
+void fctl_view_forget(FctlView *v) { v->drawn_lines = 0; }
 
 /* The node's row, added at the end for a node we were not told about. */
-static ViewNode *view_node(FctlView *v, const char *id) {
+static ViewNode *view_node(FctlView *v, const char *id)
+{
     ViewNode *nodes;
 
     for (size_t i = 0; i < v->n_nodes; i++)
@@ -376,13 +388,15 @@ static ViewNode *view_node(FctlView *v, const char *id) {
     return &nodes[v->n_nodes++];
 }
 
-static void set_message(ViewNode *n, const char *text) {
+static void set_message(ViewNode *n, const char *text)
+{
     Buf b = {n->message, 0, sizeof(n->message)};
     n->message[0] = '\0';
     buf_add_clean(&b, text, VIEW_MSG_MAX);
 }
 
-static void apply_node_event(ViewNode *n, const FcEvent *ev) {
+static void apply_node_event(ViewNode *n, const FcEvent *ev)
+{
     Buf b = {n->message, 0, sizeof(n->message)};
 
     if (ev->attempt)
@@ -428,11 +442,13 @@ static void apply_node_event(ViewNode *n, const FcEvent *ev) {
         n->state = VS_SKIPPED;
         set_message(n, ev->message);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
-void fctl_view_apply(FctlView *v, const FcEvent *ev, uint64_t recv_ns) {
+void fctl_view_apply(FctlView *v, const FcEvent *ev, uint64_t recv_ns)
+{
     v->dirty = true;
     if (!v->have_offset && ev->time_unix_nano) {
         v->offset_ns = (int64_t)(ev->time_unix_nano - recv_ns);
@@ -470,7 +486,8 @@ typedef struct Line {
     bool color;
 } Line;
 
-static void line_text(Line *l, const char *text) {
+static void line_text(Line *l, const char *text)
+{
     for (const char *p = text; *p; p++) {
         bool cont = ((unsigned char)*p & 0xC0) == 0x80;
         if (!cont && l->visible >= l->width)
@@ -482,7 +499,8 @@ static void line_text(Line *l, const char *text) {
 }
 
 static void line_textf(Line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line_textf(Line *l, const char *fmt, ...) {
+static void line_textf(Line *l, const char *fmt, ...)
+{
     char tmp[512];
     va_list ap;
     va_start(ap, fmt);
@@ -491,17 +509,20 @@ static void line_textf(Line *l, const char *fmt, ...) {
     line_text(l, tmp);
 }
 
-static void line_sgr(Line *l, const char *code) {
+static void line_sgr(Line *l, const char *code)
+{
     if (l->color && code[0])
         buf_add(l->b, "\x1b[%sm", code);
 }
 
-static void line_end(Line *l) {
+static void line_end(Line *l)
+{
     line_sgr(l, "0");
     buf_add(l->b, "\n");
 }
 
-static void bar(char *out, double fraction) {
+static void bar(char *out, double fraction)
+{
     int fill = (int)(fraction * VIEW_BAR_WIDTH + 0.5);
     out[0] = '[';
     for (int i = 0; i < VIEW_BAR_WIDTH; i++)
@@ -510,16 +531,15 @@ static void bar(char *out, double fraction) {
     out[VIEW_BAR_WIDTH + 2] = '\0';
 }
 
-static uint64_t server_now(const FctlView *v, uint64_t now_ns) {
-    return (uint64_t)((int64_t)now_ns + v->offset_ns);
+static uint64_t server_now(const FctlView *v, uint64_t now_ns) { return (uint64_t)((int64_t)now_ns + v->offset_ns); }
+
+static const char *run_status_color(FcRunStatus s)
+{
+    return s == FC_RUN_SUCCEEDED ? "1;32" : s == FC_RUN_FAILED ? "1;31" : s == FC_RUN_CANCELLED ? "1;35" : "1;36";
 }
 
-static const char *run_status_color(FcRunStatus s) {
-    return s == FC_RUN_SUCCEEDED ? "1;32" : s == FC_RUN_FAILED ? "1;31"
-           : s == FC_RUN_CANCELLED ? "1;35" : "1;36";
-}
-
-static void render_header(FctlView *v, Line *l, uint64_t now_ns) {
+static void render_header(FctlView *v, Line *l, uint64_t now_ns)
+{
     size_t done = 0;
     char b[VIEW_BAR_WIDTH + 3], t[32];
     uint64_t end = v->finished ? v->end_ns : server_now(v, now_ns);
@@ -541,7 +561,8 @@ static void render_header(FctlView *v, Line *l, uint64_t now_ns) {
     line_end(l);
 }
 
-static size_t id_width(const FctlView *v) {
+static size_t id_width(const FctlView *v)
+{
     size_t w = 4;
     for (size_t i = 0; i < v->n_nodes; i++)
         if (strlen(v->nodes[i].id) > w)
@@ -549,7 +570,8 @@ static size_t id_width(const FctlView *v) {
     return w > VIEW_ID_MAX ? VIEW_ID_MAX : w;
 }
 
-static void render_node(FctlView *v, const ViewNode *n, Line *l, size_t idw, uint64_t now_ns) {
+static void render_node(FctlView *v, const ViewNode *n, Line *l, size_t idw, uint64_t now_ns)
+{
     char b[VIEW_BAR_WIDTH + 3] = "", pct[8] = "", t[32] = "", mem[32] = "";
     uint64_t end = n->end_ns ? n->end_ns : server_now(v, now_ns);
 
@@ -573,8 +595,7 @@ static void render_node(FctlView *v, const ViewNode *n, Line *l, size_t idw, uin
         format_elapsed(end > n->start_ns ? end - n->start_ns : 0, t, sizeof(t));
     if (n->peak_bytes)
         fctl_format_bytes(n->peak_bytes, mem, sizeof(mem));
-    line_textf(l, "  #%-2" PRIu32 " %-*s %4s  %7s  %9s", n->attempt, VIEW_BAR_WIDTH + 2, b, pct, t,
-               mem);
+    line_textf(l, "  #%-2" PRIu32 " %-*s %4s  %7s  %9s", n->attempt, VIEW_BAR_WIDTH + 2, b, pct, t, mem);
     if (n->cached)
         line_text(l, "  (cached)");
     if (n->message[0]) {
@@ -585,11 +606,11 @@ static void render_node(FctlView *v, const ViewNode *n, Line *l, size_t idw, uin
     line_end(l);
 }
 
-char *fctl_view_render(FctlView *v, uint64_t now_ns, size_t *ret_lines) {
+char *fctl_view_render(FctlView *v, uint64_t now_ns, size_t *ret_lines)
+{
     size_t cap = (v->n_nodes + 2) * (v->opts.width * 2 + 64), idw = id_width(v);
     Buf b = {malloc(cap), 0, cap};
-    Line l = {.b = &b, .width = v->opts.width > 1 ? v->opts.width - 1 : 1,
-              .color = v->opts.color};
+    Line l = {.b = &b, .width = v->opts.width > 1 ? v->opts.width - 1 : 1, .color = v->opts.color};
 
     if (!b.s)
         return NULL;
@@ -603,7 +624,8 @@ char *fctl_view_render(FctlView *v, uint64_t now_ns, size_t *ret_lines) {
     return b.s;
 }
 
-void fctl_view_draw(FctlView *v, FILE *f, uint64_t now_ns, const char *above) {
+void fctl_view_draw(FctlView *v, FILE *f, uint64_t now_ns, const char *above)
+{
     size_t lines;
     char *frame = fctl_view_render(v, now_ns, &lines);
 
@@ -629,7 +651,8 @@ struct FctlTable {
     char **cells; /* row-major, header row first */
 };
 
-FctlTable *fctl_table_new(size_t n_columns, const char *const *headers) {
+FctlTable *fctl_table_new(size_t n_columns, const char *const *headers)
+{
     FctlTable *t = calloc(1, sizeof(*t));
 
     if (!t)
@@ -639,7 +662,8 @@ FctlTable *fctl_table_new(size_t n_columns, const char *const *headers) {
     return t;
 }
 
-void fctl_table_add(FctlTable *t, const char *const *cells) {
+void fctl_table_add(FctlTable *t, const char *const *cells)
+{
     char **c;
 
     if (!t)
@@ -653,7 +677,8 @@ void fctl_table_add(FctlTable *t, const char *const *cells) {
     t->n_rows++;
 }
 
-void fctl_table_print(FctlTable *t, FILE *f) {
+void fctl_table_print(FctlTable *t, FILE *f)
+{
     size_t w[32] = {0};
 
     if (!t || t->n_columns > 32)
@@ -676,7 +701,8 @@ void fctl_table_print(FctlTable *t, FILE *f) {
     }
 }
 
-FctlTable *fctl_table_free(FctlTable *t) {
+FctlTable *fctl_table_free(FctlTable *t)
+{
     if (!t)
         return NULL;
     for (size_t i = 0; i < t->n_rows * t->n_columns; i++)

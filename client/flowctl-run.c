@@ -14,12 +14,14 @@
 
 static volatile sig_atomic_t interrupted;
 
-static void on_signal(int sig) {
+static void on_signal(int sig)
+{
     (void)sig;
     interrupted++;
 }
 
-static void catch_interrupts(void) {
+static void catch_interrupts(void)
+{
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
@@ -33,21 +35,22 @@ typedef struct Follow {
     FctlMode mode;
     FctlView *view;
     FILE *out;
-    bool logs_only; /* `flowctl logs` */
+    bool logs_only;  /* `flowctl logs` */
     bool can_cancel; /* `run`: Ctrl-C may cancel; `watch`/`logs`: it only stops */
     uint64_t t0, last_seq, last_draw;
     char run_id[128];
     FcEventType terminal;
     char *outputs;
-    char *failure; /* why the run failed, for the summary */
+    char *failure;           /* why the run failed, for the summary */
     char failed_nodes[1024]; /* "b: TIMEOUT: ...\n" per node that failed for good */
-    char above[8192]; /* log lines waiting to be printed above the view */
+    char above[8192];        /* log lines waiting to be printed above the view */
     size_t above_len;
     int handled_interrupts;
     bool detached, cancelling, stopped;
 } Follow;
 
-static void follow_redraw(Follow *f, bool force) {
+static void follow_redraw(Follow *f, bool force)
+{
     uint64_t now = fctl_now_ns();
 
     if (f->mode != FCTL_MODE_VIEW)
@@ -60,16 +63,17 @@ static void follow_redraw(Follow *f, bool force) {
     f->last_draw = now;
 }
 
-static void queue_above(Follow *f, const FcEvent *ev) {
-    int n = snprintf(f->above + f->above_len, sizeof(f->above) - f->above_len, "  %s | %s\n",
-                     ev->node_id, ev->message);
+static void queue_above(Follow *f, const FcEvent *ev)
+{
+    int n = snprintf(f->above + f->above_len, sizeof(f->above) - f->above_len, "  %s | %s\n", ev->node_id, ev->message);
     if (n > 0 && f->above_len + (size_t)n < sizeof(f->above))
         f->above_len += (size_t)n;
     else
         follow_redraw(f, true); /* full: flush what is queued and drop the rest */
 }
 
-static void remember_terminal(Follow *f, const FcEvent *ev) {
+static void remember_terminal(Follow *f, const FcEvent *ev)
+{
     f->terminal = ev->type;
     if (ev->output_json[0] && !f->outputs)
         f->outputs = strdup(ev->output_json);
@@ -83,17 +87,18 @@ static void remember_terminal(Follow *f, const FcEvent *ev) {
     }
 }
 
-static void remember_failed_node(Follow *f, const FcEvent *ev) {
+static void remember_failed_node(Follow *f, const FcEvent *ev)
+{
     size_t len = strlen(f->failed_nodes);
 
-    snprintf(f->failed_nodes + len, sizeof(f->failed_nodes) - len, "  node %s (attempt %u): %s%s%.200s\n",
-             ev->node_id, ev->attempt,
-             ev->has_failure ? fc_failure_kind_name(ev->failure.kind) : "failed",
+    snprintf(f->failed_nodes + len, sizeof(f->failed_nodes) - len, "  node %s (attempt %u): %s%s%.200s\n", ev->node_id,
+             ev->attempt, ev->has_failure ? fc_failure_kind_name(ev->failure.kind) : "failed",
              ev->has_failure && ev->failure.message[0] ? ": " : "",
              ev->has_failure ? ev->failure.message : ev->message);
 }
 
-static void print_log_event(Follow *f, const FcEvent *ev) {
+static void print_log_event(Follow *f, const FcEvent *ev)
+{
     if (ev->type != FC_EVENT_NODE_LOG || (f->a->node && strcmp(f->a->node, ev->node_id) != 0))
         return;
     if (f->mode == FCTL_MODE_JSON) {
@@ -107,7 +112,8 @@ static void print_log_event(Follow *f, const FcEvent *ev) {
     fflush(f->out);
 }
 
-static void render_event(Follow *f, const FcEvent *ev) {
+static void render_event(Follow *f, const FcEvent *ev)
+{
     char line[8192];
 
     if (f->logs_only) {
@@ -115,7 +121,9 @@ static void render_event(Follow *f, const FcEvent *ev) {
         return;
     }
     switch (f->mode) {
-    case FCTL_MODE_JSON: fctl_print_json(fctl_event_to_json(ev)); break;
+    case FCTL_MODE_JSON:
+        fctl_print_json(fctl_event_to_json(ev));
+        break;
     case FCTL_MODE_PLAIN:
         fctl_format_event_plain(ev, f->t0, line, sizeof(line));
         fprintf(f->out, "%s\n", line);
@@ -137,7 +145,8 @@ typedef enum Choice { CHOICE_CANCEL, CHOICE_DETACH, CHOICE_WATCH } Choice;
 /* Reads one answer line from the terminal. The Ctrl-C handler may run on any
  * thread (gRPC's threads do not block signals), so a read would not see
  * EINTR: poll in short steps and watch the interrupt counter instead. */
-static int read_answer(char *buf, size_t len) {
+static int read_answer(char *buf, size_t len)
+{
     int seen = interrupted;
     size_t n = 0;
 
@@ -158,13 +167,15 @@ static int read_answer(char *buf, size_t len) {
     return 0;
 }
 
-static Choice ask(Follow *f) {
+static Choice ask(Follow *f)
+{
     char answer[16];
 
     if (f->mode == FCTL_MODE_VIEW)
         fctl_view_forget(f->view);
-    fprintf(stderr, "\nRun %s is still going. [c]ancel it, [d]etach (it keeps running), "
-                    "or [w]atch on? [c/d/w] ",
+    fprintf(stderr,
+            "\nRun %s is still going. [c]ancel it, [d]etach (it keeps running), "
+            "or [w]atch on? [c/d/w] ",
             f->run_id);
     fflush(stderr);
     /* A second Ctrl-C here means "get me out", which leaves the run alone. */
@@ -176,7 +187,8 @@ static Choice ask(Follow *f) {
                                                   : CHOICE_WATCH;
 }
 
-static Choice decide(Follow *f) {
+static Choice decide(Follow *f)
+{
     if (!f->can_cancel || f->cancelling)
         return CHOICE_DETACH; /* watch/logs, or a second Ctrl-C while cancelling */
     if (f->a->on_interrupt == FCTL_INTERRUPT_CANCEL)
@@ -188,14 +200,14 @@ static Choice decide(Follow *f) {
     return CHOICE_CANCEL;
 }
 
-static int cancel_run(Follow *f) {
+static int cancel_run(Follow *f)
+{
     FcError err = {0};
     FcRun *run = NULL;
 
     fprintf(stderr, "flowctl: cancelling run %s ...\n", f->run_id);
     if (fc_cancel_run(f->client, f->run_id, "interrupted in flowctl", &run, &err) < 0) {
-        fprintf(stderr, "flowctl: cannot cancel run %s: %s (%s)\n", f->run_id, err.message,
-                fc_status_name(err.status));
+        fprintf(stderr, "flowctl: cannot cancel run %s: %s (%s)\n", f->run_id, err.message, fc_status_name(err.status));
         f->detached = true;
         return 1;
     }
@@ -207,7 +219,8 @@ static int cancel_run(Follow *f) {
 }
 
 /* Called between and after events; returns non-zero to stop the stream. */
-static int check_interrupt(Follow *f) {
+static int check_interrupt(Follow *f)
+{
     if (interrupted <= f->handled_interrupts)
         return 0;
     f->handled_interrupts = interrupted;
@@ -217,14 +230,19 @@ static int check_interrupt(Follow *f) {
         return 1;
     }
     switch (decide(f)) {
-    case CHOICE_CANCEL: return cancel_run(f);
-    case CHOICE_DETACH: f->detached = true; return 1;
-    case CHOICE_WATCH: return 0;
+    case CHOICE_CANCEL:
+        return cancel_run(f);
+    case CHOICE_DETACH:
+        f->detached = true;
+        return 1;
+    case CHOICE_WATCH:
+        return 0;
     }
     return 0;
 }
 
-static int on_event(const FcEvent *ev, void *userdata) {
+static int on_event(const FcEvent *ev, void *userdata)
+{
     Follow *f = userdata;
 
     if (!f->run_id[0])
@@ -240,7 +258,8 @@ static int on_event(const FcEvent *ev, void *userdata) {
     return check_interrupt(f);
 }
 
-static int on_idle(void *userdata) {
+static int on_idle(void *userdata)
+{
     Follow *f = userdata;
     follow_redraw(f, false);
     return check_interrupt(f);
@@ -248,7 +267,8 @@ static int on_idle(void *userdata) {
 
 /* ---- after the stream --------------------------------------------------------------- */
 
-static void print_outputs(Follow *f) {
+static void print_outputs(Follow *f)
+{
     FcRun *run = NULL;
     FcError err = {0};
 
@@ -265,14 +285,16 @@ static void print_outputs(Follow *f) {
     fctl_print_json_text(f->out, f->outputs);
 }
 
-static int finish(Follow *f, int r, const FcError *err) {
+static int finish(Follow *f, int r, const FcError *err)
+{
     const char *verb = f->a->command == FCTL_CMD_RUN ? "run" : "watch";
 
     if (f->mode == FCTL_MODE_VIEW && f->view && (fctl_view_dirty(f->view) || f->above_len))
         follow_redraw(f, true);
     if (f->detached) {
-        fprintf(stderr, "\nflowctl: stopped following run %s; it keeps running.\n"
-                        "  Follow it again with: flowctl watch %s --from %llu\n",
+        fprintf(stderr,
+                "\nflowctl: stopped following run %s; it keeps running.\n"
+                "  Follow it again with: flowctl watch %s --from %llu\n",
                 f->run_id, f->run_id, (unsigned long long)f->last_seq);
         return f->a->command == FCTL_CMD_RUN ? FCTL_EXIT_OK : 130;
     }
@@ -280,16 +302,16 @@ static int finish(Follow *f, int r, const FcError *err) {
         return 130;
     if (r < 0 && !f->terminal) {
         if (f->run_id[0] && (err->status == FC_STATUS_UNAVAILABLE || err->status == FC_STATUS_INTERNAL))
-            fprintf(stderr, "flowctl: lost the stream of run %s after event #%llu: %s\n"
-                            "  The run goes on on the server; resume with: "
-                            "flowctl watch %s --from %llu\n",
+            fprintf(stderr,
+                    "flowctl: lost the stream of run %s after event #%llu: %s\n"
+                    "  The run goes on on the server; resume with: "
+                    "flowctl watch %s --from %llu\n",
                     f->run_id, (unsigned long long)f->last_seq, err->message, f->run_id,
                     (unsigned long long)f->last_seq);
         return fctl_fail(f->a, err, verb);
     }
     if (!f->terminal) {
-        fprintf(stderr, "flowctl: the server ended the stream of run %s before the run ended\n",
-                f->run_id);
+        fprintf(stderr, "flowctl: the server ended the stream of run %s before the run ended\n", f->run_id);
         return FCTL_EXIT_FAILED;
     }
     print_outputs(f);
@@ -297,8 +319,8 @@ static int finish(Follow *f, int r, const FcError *err) {
         return FCTL_EXIT_OK;
     if (!f->logs_only) {
         fprintf(stderr, "flowctl: run %s %s%s%s\n%s", f->run_id,
-                f->terminal == FC_EVENT_RUN_FAILED ? "failed" : "was cancelled",
-                f->failure ? ": " : "", f->failure ? f->failure : "", f->failed_nodes);
+                f->terminal == FC_EVENT_RUN_FAILED ? "failed" : "was cancelled", f->failure ? ": " : "",
+                f->failure ? f->failure : "", f->failed_nodes);
         if (f->failed_nodes[0])
             fprintf(stderr, "  Failed nodes are kept with their inputs in the dead-letter queue "
                             "(flowctl dlq list).\n");
@@ -306,18 +328,21 @@ static int finish(Follow *f, int r, const FcError *err) {
     return f->logs_only ? FCTL_EXIT_OK : FCTL_EXIT_FAILED;
 }
 
-static void follow_free(Follow *f) {
+static void follow_free(Follow *f)
+{
     fctl_view_free(f->view);
     free(f->outputs);
     free(f->failure);
 }
 
-static const FcStreamHandlers *handlers_for(Follow *f, FcStreamHandlers *h) {
+static const FcStreamHandlers *handlers_for(Follow *f, FcStreamHandlers *h)
+{
     *h = (FcStreamHandlers){.on_event = on_event, .on_idle = on_idle, .userdata = f};
     return h;
 }
 
-static unsigned terminal_width(void) {
+static unsigned terminal_width(void)
+{
     struct winsize ws;
     const char *cols = getenv("COLUMNS");
 
@@ -328,8 +353,8 @@ static unsigned terminal_width(void) {
     return 100;
 }
 
-static int follow_init(Follow *f, const FctlArgs *a, FcClient *c, const char *title,
-                       const char *const *ids, size_t n) {
+static int follow_init(Follow *f, const FctlArgs *a, FcClient *c, const char *title, const char *const *ids, size_t n)
+{
     FctlViewOptions o = {.color = fctl_use_color(a, stdout), .width = terminal_width()};
 
     *f = (Follow){.a = a, .client = c, .mode = fctl_mode(a), .out = stdout};
@@ -344,7 +369,8 @@ static int follow_init(Follow *f, const FctlArgs *a, FcClient *c, const char *ti
 
 /* ---- the commands --------------------------------------------------------------- */
 
-static int load_inputs(const FctlArgs *a, const FcWorkflow *wf, char **ret) {
+static int load_inputs(const FctlArgs *a, const FcWorkflow *wf, char **ret)
+{
     FcDiagnostics d = {0};
     FcError err = {0};
 
@@ -362,8 +388,8 @@ static int load_inputs(const FctlArgs *a, const FcWorkflow *wf, char **ret) {
     return FCTL_EXIT_USAGE;
 }
 
-static int run_detached(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
-                        const FcSubmitOptions *so) {
+static int run_detached(const FctlArgs *a, FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *so)
+{
     FcError err = {0};
     char *run_id = NULL;
     bool dedup = false;
@@ -385,8 +411,8 @@ static int run_detached(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
 }
 
 /* ExecuteRun refused the workflow: show the server's diagnostics one per line. */
-static int report_invalid(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
-                          const FcError *err) {
+static int report_invalid(const FctlArgs *a, FcClient *c, const FcWorkflow *wf, const FcError *err)
+{
     FcDiagnostics d = {0};
     FcError verr = {0};
     bool valid = true;
@@ -401,8 +427,8 @@ static int report_invalid(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
     return FCTL_EXIT_USAGE;
 }
 
-static int run_follow(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
-                      const FcSubmitOptions *so) {
+static int run_follow(const FctlArgs *a, FcClient *c, const FcWorkflow *wf, const FcSubmitOptions *so)
+{
     const char **ids = NULL;
     size_t n = 0;
     FcStreamHandlers h;
@@ -411,8 +437,7 @@ static int run_follow(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
     int r, ex;
 
     if (fc_workflow_topo_order(wf, &ids, &n) < 0 ||
-        follow_init(&f, a, c, fc_workflow_name(wf)[0] ? fc_workflow_name(wf) : a->file, ids,
-                    n) < 0) {
+        follow_init(&f, a, c, fc_workflow_name(wf)[0] ? fc_workflow_name(wf) : a->file, ids, n) < 0) {
         free(ids);
         fprintf(stderr, "flowctl: out of memory\n");
         return FCTL_EXIT_FAILED;
@@ -432,7 +457,8 @@ static int run_follow(const FctlArgs *a, FcClient *c, const FcWorkflow *wf,
     return ex;
 }
 
-int fctl_cmd_run(const FctlArgs *a) {
+int fctl_cmd_run(const FctlArgs *a)
+{
     FcWorkflow *wf = NULL;
     FcClient *c = NULL;
     char *inputs = NULL;
@@ -444,10 +470,8 @@ int fctl_cmd_run(const FctlArgs *a) {
     if (ex == 0)
         ex = fctl_connect(a, &c);
     if (ex == 0) {
-        FcSubmitOptions so = {.inputs_json = inputs,
-                              .idempotency_key = a->idempotency_key,
-                              .n_labels = a->n_labels,
-                              .labels = a->labels};
+        FcSubmitOptions so = {
+            .inputs_json = inputs, .idempotency_key = a->idempotency_key, .n_labels = a->n_labels, .labels = a->labels};
         ex = a->detach ? run_detached(a, c, wf, &so) : run_follow(a, c, wf, &so);
     }
     fc_client_free(c);
@@ -457,14 +481,16 @@ int fctl_cmd_run(const FctlArgs *a) {
 }
 
 /* The run's node ids in the server's order, borrowed from run. */
-static const char **run_node_ids(const FcRun *run) {
+static const char **run_node_ids(const FcRun *run)
+{
     const char **ids = calloc(run->n_nodes + 1, sizeof(char *));
     for (size_t i = 0; ids && i < run->n_nodes; i++)
         ids[i] = run->nodes[i].node_id;
     return ids;
 }
 
-static int follow_existing(const FctlArgs *a, bool logs_only, uint64_t from) {
+static int follow_existing(const FctlArgs *a, bool logs_only, uint64_t from)
+{
     FcClient *c = NULL;
     FcRun *run = NULL;
     const char **ids = NULL;
@@ -500,10 +526,6 @@ static int follow_existing(const FctlArgs *a, bool logs_only, uint64_t from) {
     return ex;
 }
 
-int fctl_cmd_watch(const FctlArgs *a) {
-    return follow_existing(a, false, a->from_seq);
-}
+int fctl_cmd_watch(const FctlArgs *a) { return follow_existing(a, false, a->from_seq); }
 
-int fctl_cmd_logs(const FctlArgs *a) {
-    return follow_existing(a, true, 0);
-}
+int fctl_cmd_logs(const FctlArgs *a) { return follow_existing(a, true, 0); }

@@ -47,7 +47,7 @@ typedef enum FctlOutput {
 } FctlOutput;
 
 typedef enum FctlInterrupt {
-    FCTL_INTERRUPT_ASK,    /* on a terminal: ask; otherwise: cancel */
+    FCTL_INTERRUPT_ASK, /* on a terminal: ask; otherwise: cancel */
     FCTL_INTERRUPT_CANCEL,
     FCTL_INTERRUPT_DETACH,
     _FCTL_INTERRUPT_MAX,
@@ -119,8 +119,7 @@ typedef struct FctlViewOptions {
 } FctlViewOptions;
 
 /* node_ids in display order (DAG order); borrowed for the view's life. */
-FctlView *fctl_view_new(const char *title, const char *const *node_ids, size_t n,
-                        const FctlViewOptions *opts);
+FctlView *fctl_view_new(const char *title, const char *const *node_ids, size_t n, const FctlViewOptions *opts);
 FctlView *fctl_view_free(FctlView *view);
 /* Folds one event into the state. `recv_ns` is the client clock when it
  * arrived (it ties server time to ours for running timers). */

@@ -14,7 +14,8 @@
 #define CPU_PERIOD_US 100000u
 #define UNKNOWN UINT64_MAX
 
-static int open_at(const char *dir, const char *file, int flags) {
+static int open_at(const char *dir, const char *file, int flags)
+{
     char path[1024];
     if (!dir || !dir[0])
         return -1;
@@ -22,7 +23,8 @@ static int open_at(const char *dir, const char *file, int flags) {
     return open(path, flags | O_CLOEXEC);
 }
 
-static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p) {
+static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p)
+{
     const char *mem = p->dir[SBX_CG_MEMORY];
     /* The child joins through "tasks", which moves one thread: it is alone
      * then, and unlike a cgroup.procs write this does not take
@@ -46,7 +48,8 @@ static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p) {
     s->pids_fd = open_at(p->dir[SBX_CG_PIDS], "pids.max", O_RDWR);
 }
 
-static void open_v2(SbxZSlot *s, const SbxSlotPaths *p) {
+static void open_v2(SbxZSlot *s, const SbxSlotPaths *p)
+{
     const char *d = p->dir[SBX_CG_UNIFIED];
     s->dir_fd = d ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     s->join_fd[SBX_CG_MEMORY] = open_at(d, "cgroup.procs", O_WRONLY);
@@ -60,7 +63,8 @@ static void open_v2(SbxZSlot *s, const SbxSlotPaths *p) {
     s->pids_fd = open_at(d, "pids.max", O_RDWR);
 }
 
-static uint64_t read_oom_kills(SbxZSlot *s) {
+static uint64_t read_oom_kills(SbxZSlot *s)
+{
     char buf[512];
     uint64_t v = 0;
     if (s->oom_fd >= 0 && sbx_pread_str(s->oom_fd, buf, sizeof(buf)) > 0)
@@ -68,10 +72,18 @@ static uint64_t read_oom_kills(SbxZSlot *s) {
     return v;
 }
 
-int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p) {
-    *s = (SbxZSlot){.version = version, .dir_fd = -1, .events_fd = -1, .kill_fd = -1,
-                    .memsw_fd = -1, .force_fd = -1, .pids_cur_fd = -1,
-                    .mem_set = UNKNOWN, .cpu_set = UNKNOWN, .pids_set = UNKNOWN};
+int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p)
+{
+    *s = (SbxZSlot){.version = version,
+                    .dir_fd = -1,
+                    .events_fd = -1,
+                    .kill_fd = -1,
+                    .memsw_fd = -1,
+                    .force_fd = -1,
+                    .pids_cur_fd = -1,
+                    .mem_set = UNKNOWN,
+                    .cpu_set = UNKNOWN,
+                    .pids_set = UNKNOWN};
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = -1;
     if (version == 2)
@@ -84,16 +96,18 @@ int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p) 
     return 0;
 }
 
-void sbx_zslot_close(SbxZSlot *s) {
+void sbx_zslot_close(SbxZSlot *s)
+{
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = safe_close(s->join_fd[c]);
-    int *fds[] = {&s->dir_fd, &s->procs_fd, &s->events_fd, &s->kill_fd, &s->mem_fd,
-                  &s->memsw_fd, &s->force_fd, &s->pids_cur_fd, &s->peak_fd, &s->oom_fd, &s->cpu_fd, &s->pids_fd};
+    int *fds[] = {&s->dir_fd,   &s->procs_fd,    &s->events_fd, &s->kill_fd, &s->mem_fd, &s->memsw_fd,
+                  &s->force_fd, &s->pids_cur_fd, &s->peak_fd,   &s->oom_fd,  &s->cpu_fd, &s->pids_fd};
     for (size_t i = 0; i < ELEMENTSOF(fds); i++)
         *fds[i] = safe_close(*fds[i]);
 }
 
-static void fmt_limit(char *buf, size_t size, uint64_t v, int version) {
+static void fmt_limit(char *buf, size_t size, uint64_t v, int version)
+{
     if (v == 0)
         snprintf(buf, size, "%s", version == 2 ? "max" : "-1");
     else
@@ -103,7 +117,8 @@ static void fmt_limit(char *buf, size_t size, uint64_t v, int version) {
 /* v1 wants memsw >= limit at every moment, so the order of the two writes
  * depends on the direction. A limit below the charge left by the last
  * attempt's page cache fails with EBUSY until force_empty reclaims it. */
-static int write_memory_v1(SbxZSlot *s, uint64_t bytes) {
+static int write_memory_v1(SbxZSlot *s, uint64_t bytes)
+{
     char v[32];
     fmt_limit(v, sizeof(v), bytes, 1);
     bool raising = s->mem_set == UNKNOWN || bytes == 0 || (s->mem_set != 0 && bytes > s->mem_set);
@@ -121,7 +136,8 @@ static int write_memory_v1(SbxZSlot *s, uint64_t bytes) {
     return 0;
 }
 
-static int write_cpu(SbxZSlot *s, uint32_t millis) {
+static int write_cpu(SbxZSlot *s, uint32_t millis)
+{
     char v[48];
     /* CFS refuses quotas under 1 ms per period. */
     uint64_t quota = millis ? MAX((uint64_t)millis * (CPU_PERIOD_US / 1000u), 1000u) : 0;
@@ -135,7 +151,8 @@ static int write_cpu(SbxZSlot *s, uint32_t millis) {
     return sbx_pwrite_str(s->cpu_fd, v);
 }
 
-int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l) {
+int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l)
+{
     int r;
     if (s->mem_set != l->memory_bytes) {
         if (s->version == 2) {
@@ -167,7 +184,8 @@ int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l) {
     return 0;
 }
 
-static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size) {
+static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size)
+{
     if (s->version == 2)
         return sbx_pread_str(s->procs_fd, buf, size);
     _cleanup_close_ int fd = open(s->procs_path, O_RDONLY | O_CLOEXEC);
@@ -176,7 +194,8 @@ static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size) {
     return sbx_pread_str(fd, buf, size);
 }
 
-bool sbx_zslot_populated(SbxZSlot *s) {
+bool sbx_zslot_populated(SbxZSlot *s)
+{
     char buf[64];
     if (s->version == 2 && s->events_fd >= 0) {
         uint64_t v = 1;
@@ -186,13 +205,13 @@ bool sbx_zslot_populated(SbxZSlot *s) {
     }
     /* pids.current also counts zombies not yet reaped, so only its zero is
      * conclusive; otherwise ask cgroup.procs, which lists the living. */
-    if (s->pids_cur_fd >= 0 && sbx_pread_str(s->pids_cur_fd, buf, sizeof(buf)) > 0 &&
-        strtoull(buf, NULL, 10) == 0)
+    if (s->pids_cur_fd >= 0 && sbx_pread_str(s->pids_cur_fd, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) == 0)
         return false;
     return read_procs(s, buf, sizeof(buf)) > 0;
 }
 
-void sbx_zslot_kill(SbxZSlot *s) {
+void sbx_zslot_kill(SbxZSlot *s)
+{
     if (s->kill_fd >= 0 && sbx_pwrite_str(s->kill_fd, "1") == 0)
         return;
     char buf[4096];
@@ -209,7 +228,8 @@ void sbx_zslot_kill(SbxZSlot *s) {
     }
 }
 
-int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us) {
+int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us)
+{
     uint64_t until = sbx_now_us() + max_us;
     for (unsigned i = 0; sbx_zslot_populated(s); i++) {
         if (sbx_now_us() >= until)
@@ -220,7 +240,8 @@ int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us) {
     return 0;
 }
 
-void sbx_zslot_collect(SbxZSlot *s, uint64_t *ret_peak, bool *ret_oom) {
+void sbx_zslot_collect(SbxZSlot *s, uint64_t *ret_peak, bool *ret_oom)
+{
     char buf[64];
     uint64_t peak = 0;
     if (s->peak_fd >= 0 && sbx_pread_str(s->peak_fd, buf, sizeof(buf)) > 0)

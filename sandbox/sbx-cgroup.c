@@ -32,19 +32,21 @@ static const char *const v1_controllers[] = {
     [SBX_CG_PIDS] = "pids",
 };
 
-static int libcgroup_init_once(SbxError *e) {
+static int libcgroup_init_once(SbxError *e)
+{
     static int result = 1;
     if (result == 1)
         result = cgroup_init();
     if (result != 0)
-        return sbx_error(e, ENOENT, "no usable cgroup filesystem (libcgroup: %s); %s",
-                         cgroup_strerror(result), RLIMIT_HINT);
+        return sbx_error(e, ENOENT, "no usable cgroup filesystem (libcgroup: %s); %s", cgroup_strerror(result),
+                         RLIMIT_HINT);
     return 0;
 }
 
 /* Our own cgroup for a v1 controller, or for v2 when controller is NULL:
  * from /proc/self/cgroup ("4:memory:/a/b", "0::/a/b"). */
-static int own_cgroup(const char *controller, char *buf, size_t size) {
+static int own_cgroup(const char *controller, char *buf, size_t size)
+{
     FILE *f = fopen("/proc/self/cgroup", "re");
     if (!f)
         return -errno;
@@ -62,8 +64,7 @@ static int own_cgroup(const char *controller, char *buf, size_t size) {
         if (!controller)
             match = strcmp(line, "0") == 0 && *list == '\0';
         else
-            for (char *save = NULL, *t = strtok_r((char *)list, ",", &save); t;
-                 t = strtok_r(NULL, ",", &save))
+            for (char *save = NULL, *t = strtok_r((char *)list, ",", &save); t; t = strtok_r(NULL, ",", &save))
                 match |= strcmp(t, controller) == 0;
         if (match) {
             snprintf(buf, size, "%s", c2 + 1);
@@ -75,7 +76,8 @@ static int own_cgroup(const char *controller, char *buf, size_t size) {
     return r;
 }
 
-static int mount_point(const char *controller, char *buf, size_t size, long *ret_fstype) {
+static int mount_point(const char *controller, char *buf, size_t size, long *ret_fstype)
+{
     char *mnt = NULL;
     if (cgroup_get_subsys_mount_point(controller, &mnt) != 0 || !mnt)
         return -ENOENT;
@@ -88,19 +90,22 @@ static int mount_point(const char *controller, char *buf, size_t size, long *ret
     return 0;
 }
 
-static int mkdir_ok(const char *path) {
+static int mkdir_ok(const char *path)
+{
     if (mkdir(path, 0755) < 0 && errno != EEXIST)
         return -errno;
     return 0;
 }
 
-static int join(char **ret, const char *a, const char *b) {
+static int join(char **ret, const char *a, const char *b)
+{
     return asprintf(ret, "%s/%s", a, b[0] == '/' ? b + 1 : b) < 0 ? -ENOMEM : 0;
 }
 
 /* Reads cgroup.procs and SIGKILLs everyone, until it reads empty. v1 has no
  * cgroup.kill; pids cannot grow meanwhile because the killed cannot fork. */
-static int kill_procs_file(const char *procs) {
+static int kill_procs_file(const char *procs)
+{
     for (int round = 0; round < 200; round++) {
         char buf[4096];
         int r = sbx_read_file(procs, buf, sizeof(buf));
@@ -122,7 +127,8 @@ static int kill_procs_file(const char *procs) {
     return -EBUSY;
 }
 
-static int kill_v2(const char *dir) {
+static int kill_v2(const char *dir)
+{
     _cleanup_free_ char *kill_path = NULL, *procs = NULL;
     if (join(&kill_path, dir, "cgroup.kill") < 0 || join(&procs, dir, "cgroup.procs") < 0)
         return -ENOMEM;
@@ -130,7 +136,8 @@ static int kill_v2(const char *dir) {
     return kill_procs_file(procs);
 }
 
-int sbx_cgroup_slot_kill_paths(int version, const SbxSlotPaths *s) {
+int sbx_cgroup_slot_kill_paths(int version, const SbxSlotPaths *s)
+{
     if (version == 2)
         return s->dir[SBX_CG_UNIFIED] ? kill_v2(s->dir[SBX_CG_UNIFIED]) : 0;
     for (int c = 0; c < SBX_CG_UNIFIED; c++) {
@@ -148,7 +155,8 @@ int sbx_cgroup_slot_kill_paths(int version, const SbxSlotPaths *s) {
 
 /* rmdir with the bounded retry the kernel needs after a kill: a killed task
  * leaves the cgroup a little after its SIGKILL (median 30-60 us, max ~8 ms). */
-static int rmdir_retry(const char *path) {
+static int rmdir_retry(const char *path)
+{
     for (int i = 0; i < 100; i++) {
         if (rmdir(path) == 0 || errno == ENOENT)
             return 0;
@@ -160,7 +168,8 @@ static int rmdir_retry(const char *path) {
 }
 
 /* Removes a p<pid> directory: kill its slots' tasks, rmdir slots, itself. */
-static void remove_pool_dir(const char *dir, int version) {
+static void remove_pool_dir(const char *dir, int version)
+{
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *de;
@@ -182,7 +191,8 @@ static void remove_pool_dir(const char *dir, int version) {
 
 /* A process killed with SIGKILL leaves its pool behind; remove the pools
  * whose owner is gone so slots do not pile up across restarts. */
-static void remove_stale_pools(const char *group, int version) {
+static void remove_stale_pools(const char *group, int version)
+{
     DIR *d = opendir(group);
     if (!d)
         return;
@@ -192,8 +202,7 @@ static void remove_stale_pools(const char *group, int version) {
         if (de->d_type != DT_DIR || de->d_name[0] != 'p')
             continue;
         long pid = strtol(de->d_name + 1, &end, 10);
-        if (*end != '\0' || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
-            errno != ESRCH)
+        if (*end != '\0' || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         _cleanup_free_ char *dir = NULL;
         if (join(&dir, group, de->d_name) == 0)
@@ -202,7 +211,8 @@ static void remove_stale_pools(const char *group, int version) {
     closedir(d);
 }
 
-static int make_slots(SbxCgroup *cg, SbxCgCtl c, SbxError *e) {
+static int make_slots(SbxCgroup *cg, SbxCgCtl c, SbxError *e)
+{
     for (unsigned i = 0; i < cg->n_slots; i++) {
         char name[32];
         snprintf(name, sizeof(name), "s%u", i);
@@ -210,14 +220,13 @@ static int make_slots(SbxCgroup *cg, SbxCgCtl c, SbxError *e) {
             return sbx_error(e, ENOMEM, "out of memory");
         int r = mkdir_ok(cg->slots[i].dir[c]);
         if (r < 0)
-            return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->slots[i].dir[c],
-                             strerror(-r), RLIMIT_HINT);
+            return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->slots[i].dir[c], strerror(-r), RLIMIT_HINT);
     }
     return 0;
 }
 
-static int make_pool_dirs(SbxCgroup *cg, SbxCgCtl c, const char *mnt, const char *own,
-                          const char *name, SbxError *e) {
+static int make_pool_dirs(SbxCgroup *cg, SbxCgCtl c, const char *mnt, const char *own, const char *name, SbxError *e)
+{
     _cleanup_free_ char *base = NULL;
     char pname[32];
     snprintf(pname, sizeof(pname), "p%d", (int)getpid());
@@ -226,25 +235,23 @@ static int make_pool_dirs(SbxCgroup *cg, SbxCgCtl c, const char *mnt, const char
         return sbx_error(e, ENOMEM, "out of memory");
     int r = mkdir_ok(cg->group[c]);
     if (r < 0)
-        return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->group[c], strerror(-r),
-                         RLIMIT_HINT);
+        return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->group[c], strerror(-r), RLIMIT_HINT);
     remove_stale_pools(cg->group[c], cg->version);
     r = mkdir_ok(cg->parent[c]);
     if (r < 0)
-        return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->parent[c], strerror(-r),
-                         RLIMIT_HINT);
+        return sbx_error(e, r, "cannot create cgroup %s: %s; %s", cg->parent[c], strerror(-r), RLIMIT_HINT);
     return 0;
 }
 
-static int setup_v1(SbxCgroup *cg, const char *name, SbxError *e) {
+static int setup_v1(SbxCgroup *cg, const char *name, SbxError *e)
+{
     for (SbxCgCtl c = SBX_CG_MEMORY; c < SBX_CG_UNIFIED; c++) {
         char mnt[512], own[512];
         long fstype;
-        if (mount_point(v1_controllers[c], mnt, sizeof(mnt), &fstype) < 0 ||
-            fstype != CGROUP_SUPER_MAGIC || own_cgroup(v1_controllers[c], own, sizeof(own)) < 0) {
+        if (mount_point(v1_controllers[c], mnt, sizeof(mnt), &fstype) < 0 || fstype != CGROUP_SUPER_MAGIC ||
+            own_cgroup(v1_controllers[c], own, sizeof(own)) < 0) {
             if (c == SBX_CG_MEMORY)
-                return sbx_error(e, ENOENT, "cgroup v1 memory controller not found; %s",
-                                 RLIMIT_HINT);
+                return sbx_error(e, ENOENT, "cgroup v1 memory controller not found; %s", RLIMIT_HINT);
             continue; /* cpu or pids missing: run without that limit */
         }
         int r = make_pool_dirs(cg, c, mnt, own, name, e);
@@ -262,7 +269,8 @@ static int setup_v1(SbxCgroup *cg, const char *name, SbxError *e) {
 /* cgroup v2 forbids processes in a cgroup that delegates controllers. In a
  * container with a cgroup namespace we sit in the namespace's root with
  * every process of the container: move them all to a leaf first. */
-static int v2_enable_controllers(const char *dir, const char *leaf_name) {
+static int v2_enable_controllers(const char *dir, const char *leaf_name)
+{
     _cleanup_free_ char *ctl = NULL, *procs = NULL, *leaf = NULL, *leaf_procs = NULL;
     if (join(&ctl, dir, "cgroup.subtree_control") < 0 || join(&procs, dir, "cgroup.procs") < 0)
         return -ENOMEM;
@@ -281,7 +289,8 @@ static int v2_enable_controllers(const char *dir, const char *leaf_name) {
     return sbx_write_file(ctl, "+memory +cpu +pids");
 }
 
-static int setup_v2(SbxCgroup *cg, const char *mnt, const char *name, SbxError *e) {
+static int setup_v2(SbxCgroup *cg, const char *mnt, const char *name, SbxError *e)
+{
     char own[512];
     SbxCgCtl c = SBX_CG_UNIFIED;
     if (own_cgroup(NULL, own, sizeof(own)) < 0)
@@ -291,14 +300,12 @@ static int setup_v2(SbxCgroup *cg, const char *mnt, const char *name, SbxError *
         return sbx_error(e, ENOMEM, "out of memory");
     int r = v2_enable_controllers(base, "flowd-main");
     if (r < 0)
-        return sbx_error(e, r, "cannot enable memory, cpu, pids controllers in %s: %s; %s", base,
-                         strerror(-r), RLIMIT_HINT);
+        return sbx_error(e, r, "cannot enable memory, cpu, pids controllers in %s: %s; %s", base, strerror(-r),
+                         RLIMIT_HINT);
     if ((r = make_pool_dirs(cg, c, mnt, own, name, e)) < 0)
         return r;
-    if ((r = v2_enable_controllers(cg->group[c], NULL)) < 0 ||
-        (r = v2_enable_controllers(cg->parent[c], NULL)) < 0)
-        return sbx_error(e, r, "cannot delegate controllers under %s: %s; %s", cg->group[c],
-                         strerror(-r), RLIMIT_HINT);
+    if ((r = v2_enable_controllers(cg->group[c], NULL)) < 0 || (r = v2_enable_controllers(cg->parent[c], NULL)) < 0)
+        return sbx_error(e, r, "cannot delegate controllers under %s: %s; %s", cg->group[c], strerror(-r), RLIMIT_HINT);
     if ((r = make_slots(cg, c, e)) < 0)
         return r;
     for (unsigned i = 0; i < cg->n_slots; i++) {
@@ -311,7 +318,8 @@ static int setup_v2(SbxCgroup *cg, const char *mnt, const char *name, SbxError *
     return 0;
 }
 
-int sbx_cgroup_setup(const char *name, unsigned n_slots, SbxCgroup **ret, SbxError *e) {
+int sbx_cgroup_setup(const char *name, unsigned n_slots, SbxCgroup **ret, SbxError *e)
+{
     if (!name || !*name || strchr(name, '/') || name[0] == '.')
         return sbx_error(e, EINVAL, "bad cgroup name \"%s\"", name ? name : "");
     int r = libcgroup_init_once(e);
@@ -343,7 +351,8 @@ int sbx_cgroup_setup(const char *name, unsigned n_slots, SbxCgroup **ret, SbxErr
     return 0;
 }
 
-void sbx_cgroup_free(SbxCgroup *cg) {
+void sbx_cgroup_free(SbxCgroup *cg)
+{
     if (!cg)
         return;
     for (unsigned i = 0; i < cg->n_slots; i++) {

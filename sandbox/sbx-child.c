@@ -43,22 +43,23 @@ static const char *const stage_table[_SBX_STAGE_MAX] = {
     [SBX_STAGE_EXEC] = "executing the program",
 };
 
-const char *sbx_stage_name(SbxStage s) {
-    return (unsigned)s < _SBX_STAGE_MAX ? stage_table[s] : "unknown";
-}
+const char *sbx_stage_name(SbxStage s) { return (unsigned)s < _SBX_STAGE_MAX ? stage_table[s] : "unknown"; }
 
-static _Noreturn void fail(const SbxChildPlan *p, SbxStage stage, int err) {
+static _Noreturn void fail(const SbxChildPlan *p, SbxStage stage, int err)
+{
     p->report->err = err;
     p->report->stage = (int)stage;
     _exit(127);
 }
 
-static int set_rlimit(int resource, uint64_t v) {
+static int set_rlimit(int resource, uint64_t v)
+{
     struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
     return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 
-static int apply_rlimits(const SbxChildPlan *p) {
+static int apply_rlimits(const SbxChildPlan *p)
+{
     const SbxLimits *l = p->limits;
     int r;
     if ((r = set_rlimit(RLIMIT_CORE, 0)) < 0 || (r = set_rlimit(RLIMIT_NOFILE, l->nofile)) < 0 ||
@@ -81,11 +82,11 @@ static int apply_rlimits(const SbxChildPlan *p) {
     return 0;
 }
 
-static int drop_ids(const SbxChildPlan *p) {
+static int drop_ids(const SbxChildPlan *p)
+{
     if (!p->drop_ids)
         return 0;
-    if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
-        setresuid(p->uid, p->uid, p->uid) < 0)
+    if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 || setresuid(p->uid, p->uid, p->uid) < 0)
         return -errno;
     return 0;
 }
@@ -93,9 +94,9 @@ static int drop_ids(const SbxChildPlan *p) {
 /* fds 0-3 are the I/O contract; the Landlock ruleset rides on fd 4 until it
  * is applied; everything else is closed. All sources are >= 4 because the
  * zygote keeps /dev/null on 0-2 and its socket on 3. */
-static int setup_fds(const SbxChildPlan *p) {
-    if (dup2(p->fd_in, 0) < 0 || dup2(p->fd_out, 1) < 0 || dup2(p->fd_err, 2) < 0 ||
-        dup2(p->fd_prog, 3) < 0)
+static int setup_fds(const SbxChildPlan *p)
+{
+    if (dup2(p->fd_in, 0) < 0 || dup2(p->fd_out, 1) < 0 || dup2(p->fd_err, 2) < 0 || dup2(p->fd_prog, 3) < 0)
         return -errno;
     int first = 4;
     if (p->ruleset_fd >= 0) {
@@ -108,7 +109,8 @@ static int setup_fds(const SbxChildPlan *p) {
     return 0;
 }
 
-static void write_num(char *buf, size_t *len, unsigned v) {
+static void write_num(char *buf, size_t *len, unsigned v)
+{
     char tmp[12];
     size_t n = 0;
     do {
@@ -123,7 +125,8 @@ static void write_num(char *buf, size_t *len, unsigned v) {
  * second forbidden call. SIGSYS is blocked inside its own handler (and the
  * handler was reset), so the kernel forces the default action and the whole
  * process dies of SIGSYS, like KILL_PROCESS would have done. */
-static void sigsys_handler(int sig, siginfo_t *si, void *uc) {
+static void sigsys_handler(int sig, siginfo_t *si, void *uc)
+{
     (void)sig;
     (void)uc;
     char buf[48];
@@ -136,32 +139,35 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc) {
         syscall(__NR_vhangup);
 }
 
-static int install_sigsys_report(void) {
-    struct sigaction sa = {.sa_sigaction = sigsys_handler,
-                           .sa_flags = SA_SIGINFO | SA_RESETHAND};
+static int install_sigsys_report(void)
+{
+    struct sigaction sa = {.sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
     return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
 }
 
-static int load_seccomp(const SbxChildPlan *p) {
+static int load_seccomp(const SbxChildPlan *p)
+{
     struct sock_fprog prog = {.len = (unsigned short)p->bpf->len, .filter = p->bpf->insns};
     if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
         return -errno;
     return 0;
 }
 
-static void join_cgroup(const SbxChildPlan *p) {
+static void join_cgroup(const SbxChildPlan *p)
+{
     for (size_t i = 0; i < p->n_join_fds; i++)
         if (p->join_fds[i] >= 0 && pwrite(p->join_fds[i], "0", 1, 0) < 0)
             fail(p, SBX_STAGE_CGROUP, errno);
 }
 
-_Noreturn void sbx_child_run(const SbxChildPlan *p) {
+_Noreturn void sbx_child_run(const SbxChildPlan *p)
+{
     int r;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the zygote blocks SIGCHLD */
-    setpgid(0, 0); /* so rlimit mode can kill the group */
+    setpgid(0, 0);                         /* so rlimit mode can kill the group */
 
     join_cgroup(p);
     if ((r = apply_rlimits(p)) < 0)

@@ -12,11 +12,10 @@
 #include "sandbox/sbx-internal.h"
 #include "sandbox/sbx-util.h"
 
-static uint64_t tv_us(struct timeval tv) {
-    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-}
+static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
-static void describe_signal(char *msg, size_t size, const SbxLimits *l, int sig) {
+static void describe_signal(char *msg, size_t size, const SbxLimits *l, int sig)
+{
     char lim[32];
     if (sig == SIGXFSZ) {
         sbx_format_bytes(l->fsize_bytes, lim, sizeof(lim));
@@ -27,7 +26,8 @@ static void describe_signal(char *msg, size_t size, const SbxLimits *l, int sig)
         snprintf(msg, size, "killed by signal %d (SIG%s)", sig, sbx_signal_name(sig));
 }
 
-static void describe_violation(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size) {
+static void describe_violation(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size)
+{
     res->outcome = SBX_SANDBOX_VIOLATION;
     if (x->syscall_nr >= 0)
         sbx_syscall_name(x->syscall_nr, res->syscall, sizeof(res->syscall));
@@ -37,7 +37,8 @@ static void describe_violation(const SbxExitInfo *x, SbxResult *res, char *msg, 
         snprintf(msg, size, "sandbox violation: forbidden system call (name unknown)");
 }
 
-void sbx_classify(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size) {
+void sbx_classify(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size)
+{
     const SbxLimits *l = x->limits;
     bool signaled = WIFSIGNALED(x->status);
     int sig = signaled ? WTERMSIG(x->status) : 0;
@@ -61,8 +62,7 @@ void sbx_classify(const SbxExitInfo *x, SbxResult *res, char *msg, size_t size) 
         snprintf(msg, size, "output larger than the limit of %s; the process was killed", lim);
     } else if (x->stage != SBX_STAGE_NONE) {
         res->outcome = SBX_INTERNAL;
-        snprintf(msg, size, "sandbox setup failed while %s: %s", sbx_stage_name(x->stage),
-                 strerror(x->stage_err));
+        snprintf(msg, size, "sandbox setup failed while %s: %s", sbx_stage_name(x->stage), strerror(x->stage_err));
     } else if (x->oom && sig == SIGKILL) {
         res->outcome = SBX_OOM_KILLED;
         sbx_format_bytes(l->memory_bytes, lim, sizeof(lim));

@@ -7,7 +7,8 @@
 
 #include "sandbox/sbx-util.h"
 
-int sbx_buf_reserve(SbxBuf *b, size_t extra) {
+int sbx_buf_reserve(SbxBuf *b, size_t extra)
+{
     if (b->cap - b->len >= extra)
         return 0;
     if (extra > SIZE_MAX / 2 - b->len)
@@ -23,7 +24,8 @@ int sbx_buf_reserve(SbxBuf *b, size_t extra) {
     return 0;
 }
 
-int sbx_buf_append(SbxBuf *b, const void *p, size_t n) {
+int sbx_buf_append(SbxBuf *b, const void *p, size_t n)
+{
     int r = sbx_buf_reserve(b, n);
     if (r < 0)
         return r;
@@ -33,7 +35,8 @@ int sbx_buf_append(SbxBuf *b, const void *p, size_t n) {
     return 0;
 }
 
-void sbx_buf_consume(SbxBuf *b, size_t n) {
+void sbx_buf_consume(SbxBuf *b, size_t n)
+{
     if (n >= b->len) {
         b->len = 0;
         /* One big output must not pin its buffer for the process's life. */
@@ -48,38 +51,42 @@ void sbx_buf_consume(SbxBuf *b, size_t n) {
     b->len -= n;
 }
 
-void sbx_buf_free(SbxBuf *b) {
+void sbx_buf_free(SbxBuf *b)
+{
     free(b->data);
     *b = (SbxBuf){0};
 }
 
-static void put_raw(SbxWriter *w, const void *p, size_t n) {
+static void put_raw(SbxWriter *w, const void *p, size_t n)
+{
     if (w->err == 0)
         w->err = sbx_buf_append(w->buf, p, n);
 }
 
-void sbx_frame_begin(SbxWriter *w, SbxBuf *buf, SbxFrameType type) {
+void sbx_frame_begin(SbxWriter *w, SbxBuf *buf, SbxFrameType type)
+{
     *w = (SbxWriter){.buf = buf, .start = buf->len};
     uint32_t zero = 0;
     put_raw(w, &zero, sizeof(zero));
     sbx_put_u8(w, (uint8_t)type);
 }
 
-void sbx_put_u8(SbxWriter *w, uint8_t v) {
-    put_raw(w, &v, 1);
-}
+void sbx_put_u8(SbxWriter *w, uint8_t v) { put_raw(w, &v, 1); }
 
-void sbx_put_u32(SbxWriter *w, uint32_t v) {
+void sbx_put_u32(SbxWriter *w, uint32_t v)
+{
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     put_raw(w, b, sizeof(b));
 }
 
-void sbx_put_u64(SbxWriter *w, uint64_t v) {
+void sbx_put_u64(SbxWriter *w, uint64_t v)
+{
     sbx_put_u32(w, (uint32_t)v);
     sbx_put_u32(w, (uint32_t)(v >> 32));
 }
 
-void sbx_put_bytes(SbxWriter *w, const void *p, size_t n) {
+void sbx_put_bytes(SbxWriter *w, const void *p, size_t n)
+{
     if (n > SBX_FRAME_MAX) {
         w->err = -EMSGSIZE;
         return;
@@ -89,11 +96,10 @@ void sbx_put_bytes(SbxWriter *w, const void *p, size_t n) {
     sbx_put_u8(w, 0);
 }
 
-void sbx_put_str(SbxWriter *w, const char *s) {
-    sbx_put_bytes(w, s ? s : "", s ? strlen(s) : 0);
-}
+void sbx_put_str(SbxWriter *w, const char *s) { sbx_put_bytes(w, s ? s : "", s ? strlen(s) : 0); }
 
-int sbx_frame_end(SbxWriter *w) {
+int sbx_frame_end(SbxWriter *w)
+{
     size_t body = w->buf->len - w->start - SBX_FRAME_HDR;
     if (w->err == 0 && body > SBX_FRAME_MAX)
         w->err = -EMSGSIZE;
@@ -109,13 +115,12 @@ int sbx_frame_end(SbxWriter *w) {
     return 0;
 }
 
-int sbx_frame_next(const char *data, size_t len, SbxFrameType *ret_type, SbxReader *ret_body,
-                   size_t *ret_size) {
+int sbx_frame_next(const char *data, size_t len, SbxFrameType *ret_type, SbxReader *ret_body, size_t *ret_size)
+{
     if (len < SBX_FRAME_HDR)
         return 0;
     const uint8_t *h = (const uint8_t *)data;
-    uint32_t body = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                    (uint32_t)h[3] << 24;
+    uint32_t body = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
     if (body == 0 || body > SBX_FRAME_MAX)
         return -EBADMSG;
     if (len - SBX_FRAME_HDR < body)
@@ -126,7 +131,8 @@ int sbx_frame_next(const char *data, size_t len, SbxFrameType *ret_type, SbxRead
     return 1;
 }
 
-static const char *get_raw(SbxReader *r, size_t n) {
+static const char *get_raw(SbxReader *r, size_t n)
+{
     if (r->bad || r->left < n) {
         r->bad = true;
         return NULL;
@@ -137,25 +143,29 @@ static const char *get_raw(SbxReader *r, size_t n) {
     return p;
 }
 
-uint8_t sbx_get_u8(SbxReader *r) {
+uint8_t sbx_get_u8(SbxReader *r)
+{
     const char *p = get_raw(r, 1);
     return p ? (uint8_t)p[0] : 0;
 }
 
-uint32_t sbx_get_u32(SbxReader *r) {
+uint32_t sbx_get_u32(SbxReader *r)
+{
     const uint8_t *p = (const uint8_t *)get_raw(r, 4);
     if (!p)
         return 0;
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint64_t sbx_get_u64(SbxReader *r) {
+uint64_t sbx_get_u64(SbxReader *r)
+{
     uint64_t lo = sbx_get_u32(r);
     uint64_t hi = sbx_get_u32(r);
     return lo | hi << 32;
 }
 
-const char *sbx_get_bytes(SbxReader *r, size_t *ret_len) {
+const char *sbx_get_bytes(SbxReader *r, size_t *ret_len)
+{
     uint32_t n = sbx_get_u32(r);
     if (n >= r->left) { /* also needs room for the NUL */
         r->bad = true;
@@ -172,7 +182,8 @@ const char *sbx_get_bytes(SbxReader *r, size_t *ret_len) {
     return p;
 }
 
-const char *sbx_get_str(SbxReader *r) {
+const char *sbx_get_str(SbxReader *r)
+{
     size_t n;
     const char *s = sbx_get_bytes(r, &n);
     if (memchr(s, '\0', n)) {
@@ -182,7 +193,8 @@ const char *sbx_get_str(SbxReader *r) {
     return s;
 }
 
-void sbx_put_limits(SbxWriter *w, const SbxLimits *l) {
+void sbx_put_limits(SbxWriter *w, const SbxLimits *l)
+{
     sbx_put_u64(w, l->memory_bytes);
     sbx_put_u32(w, l->cpu_millis);
     sbx_put_u32(w, l->pids);
@@ -193,7 +205,8 @@ void sbx_put_limits(SbxWriter *w, const SbxLimits *l) {
     sbx_put_u32(w, l->log_max_bytes);
 }
 
-void sbx_get_limits(SbxReader *r, SbxLimits *l) {
+void sbx_get_limits(SbxReader *r, SbxLimits *l)
+{
     l->memory_bytes = sbx_get_u64(r);
     l->cpu_millis = sbx_get_u32(r);
     l->pids = sbx_get_u32(r);
@@ -204,21 +217,24 @@ void sbx_get_limits(SbxReader *r, SbxLimits *l) {
     l->log_max_bytes = sbx_get_u32(r);
 }
 
-static size_t count_strv(const char *const *v) {
+static size_t count_strv(const char *const *v)
+{
     size_t n = 0;
     while (v && v[n])
         n++;
     return n;
 }
 
-static void put_strv(SbxWriter *w, const char *const *v) {
+static void put_strv(SbxWriter *w, const char *const *v)
+{
     size_t n = count_strv(v);
     sbx_put_u32(w, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         sbx_put_str(w, v[i]);
 }
 
-int sbx_spawn_encode(SbxWriter *w, SbxBuf *buf, const SbxRequest *req, SbxProfile profile) {
+int sbx_spawn_encode(SbxWriter *w, SbxBuf *buf, const SbxRequest *req, SbxProfile profile)
+{
     if (count_strv(req->argv) > SBX_ARGS_MAX || count_strv(req->env) > SBX_ARGS_MAX)
         return -E2BIG;
     sbx_frame_begin(w, buf, SBX_FRAME_SPAWN);
@@ -233,7 +249,8 @@ int sbx_spawn_encode(SbxWriter *w, SbxBuf *buf, const SbxRequest *req, SbxProfil
 
 /* Reads a string vector into *cursor (pointer slots) and *strs (bytes),
  * both inside the block that sbx_spawn_decode() sized beforehand. */
-static char **get_strv(SbxReader *r, char ***cursor, char **strs) {
+static char **get_strv(SbxReader *r, char ***cursor, char **strs)
+{
     uint32_t n = sbx_get_u32(r);
     if (r->bad || n > SBX_ARGS_MAX || n > r->left / 5) {
         r->bad = true;
@@ -254,7 +271,8 @@ static char **get_strv(SbxReader *r, char ***cursor, char **strs) {
     return v;
 }
 
-int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret) {
+int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret)
+{
     SbxSpawnMsg m = {0};
     m.id = sbx_get_u64(r);
     m.builtin = (int32_t)sbx_get_u32(r);
@@ -283,12 +301,14 @@ int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret) {
     return 0;
 }
 
-void sbx_spawn_msg_done(SbxSpawnMsg *m) {
+void sbx_spawn_msg_done(SbxSpawnMsg *m)
+{
     free(m->block);
     *m = (SbxSpawnMsg){0};
 }
 
-int sbx_done_encode(SbxWriter *w, SbxBuf *buf, uint64_t id, const SbxResult *res) {
+int sbx_done_encode(SbxWriter *w, SbxBuf *buf, uint64_t id, const SbxResult *res)
+{
     sbx_frame_begin(w, buf, SBX_FRAME_DONE);
     sbx_put_u64(w, id);
     sbx_put_u8(w, (uint8_t)res->outcome);
@@ -304,7 +324,8 @@ int sbx_done_encode(SbxWriter *w, SbxBuf *buf, uint64_t id, const SbxResult *res
     return sbx_frame_end(w);
 }
 
-int sbx_done_decode(SbxReader *r, uint64_t *ret_id, SbxResult *ret) {
+int sbx_done_decode(SbxReader *r, uint64_t *ret_id, SbxResult *ret)
+{
     SbxResult res = {0};
     uint64_t id = sbx_get_u64(r);
     res.outcome = (SbxOutcome)sbx_get_u8(r);
@@ -317,8 +338,7 @@ int sbx_done_decode(SbxReader *r, uint64_t *ret_id, SbxResult *ret) {
     res.usage.wall_us = sbx_get_u64(r);
     res.message = sbx_get_str(r);
     res.output = sbx_get_bytes(r, &res.output_len);
-    if (r->bad || r->left != 0 || (unsigned)res.outcome >= _SBX_OUTCOME_MAX ||
-        strlen(sc) >= sizeof(res.syscall))
+    if (r->bad || r->left != 0 || (unsigned)res.outcome >= _SBX_OUTCOME_MAX || strlen(sc) >= sizeof(res.syscall))
         return -EBADMSG;
     strcpy(res.syscall, sc);
     *ret_id = id;
@@ -329,7 +349,8 @@ int sbx_done_decode(SbxReader *r, uint64_t *ret_id, SbxResult *ret) {
 /* INIT lives here too so both ends share one definition. */
 #include "sandbox/sbx-internal.h"
 
-int sbx_init_encode(SbxWriter *w, SbxBuf *buf, const SbxZygoteInit *in) {
+int sbx_init_encode(SbxWriter *w, SbxBuf *buf, const SbxZygoteInit *in)
+{
     sbx_frame_begin(w, buf, SBX_FRAME_INIT);
     sbx_put_u32(w, in->index);
     sbx_put_u32(w, (uint32_t)in->uid);
@@ -350,12 +371,14 @@ int sbx_init_encode(SbxWriter *w, SbxBuf *buf, const SbxZygoteInit *in) {
     return sbx_frame_end(w);
 }
 
-static char *dup_str(SbxReader *r) {
+static char *dup_str(SbxReader *r)
+{
     const char *s = sbx_get_str(r);
     return r->bad ? NULL : strdup(s);
 }
 
-static int init_decode_strs(SbxReader *r, SbxZygoteInit *in) {
+static int init_decode_strs(SbxReader *r, SbxZygoteInit *in)
+{
     in->scratch_root = dup_str(r);
     uint32_t n = sbx_get_u32(r);
     if (r->bad || !in->scratch_root || n > SBX_ARGS_MAX)
@@ -368,7 +391,8 @@ static int init_decode_strs(SbxReader *r, SbxZygoteInit *in) {
     return 0;
 }
 
-static int init_decode_bpf(SbxReader *r, SbxZygoteInit *in) {
+static int init_decode_bpf(SbxReader *r, SbxZygoteInit *in)
+{
     for (int p = 0; p < _SBX_PROFILE_MAX; p++) {
         size_t len;
         const char *b = sbx_get_bytes(r, &len);
@@ -382,7 +406,8 @@ static int init_decode_bpf(SbxReader *r, SbxZygoteInit *in) {
     return 0;
 }
 
-static int init_decode_slots(SbxReader *r, SbxZygoteInit *in) {
+static int init_decode_slots(SbxReader *r, SbxZygoteInit *in)
+{
     in->n_slots = sbx_get_u32(r);
     if (r->bad || in->n_slots > SBX_MAX_SLOTS)
         return -EBADMSG;
@@ -395,7 +420,8 @@ static int init_decode_slots(SbxReader *r, SbxZygoteInit *in) {
     return 0;
 }
 
-int sbx_init_decode(SbxReader *r, SbxZygoteInit *ret) {
+int sbx_init_decode(SbxReader *r, SbxZygoteInit *ret)
+{
     SbxZygoteInit in = {0};
     in.index = sbx_get_u32(r);
     in.uid = (uid_t)sbx_get_u32(r);
@@ -406,10 +432,9 @@ int sbx_init_decode(SbxReader *r, SbxZygoteInit *ret) {
     in.landlock_abi = sbx_get_u8(r);
     in.max_children = sbx_get_u32(r);
     int rc = -EBADMSG;
-    if (!r->bad && (unsigned)in.mode < _SBX_MODE_MAX && in.max_children > 0 &&
-        in.max_children <= SBX_MAX_SLOTS && (rc = init_decode_strs(r, &in)) == 0 &&
-        (rc = init_decode_bpf(r, &in)) == 0 && (rc = init_decode_slots(r, &in)) == 0 &&
-        (r->bad || r->left != 0))
+    if (!r->bad && (unsigned)in.mode < _SBX_MODE_MAX && in.max_children > 0 && in.max_children <= SBX_MAX_SLOTS &&
+        (rc = init_decode_strs(r, &in)) == 0 && (rc = init_decode_bpf(r, &in)) == 0 &&
+        (rc = init_decode_slots(r, &in)) == 0 && (r->bad || r->left != 0))
         rc = -EBADMSG;
     if (rc < 0) {
         sbx_init_done(&in);
@@ -419,7 +444,8 @@ int sbx_init_decode(SbxReader *r, SbxZygoteInit *ret) {
     return 0;
 }
 
-void sbx_init_done(SbxZygoteInit *in) {
+void sbx_init_done(SbxZygoteInit *in)
+{
     free(in->scratch_root);
     for (char **p = in->ro_paths; p && *p; p++)
         free(*p);

@@ -78,8 +78,7 @@ typedef struct SbxReader {
 /* Looks at the start of a stream buffer: returns 1 with the type, the body
  * reader and the frame's total size when a whole frame is there, 0 when more
  * bytes are needed, -EBADMSG for an oversized or empty frame. */
-int sbx_frame_next(const char *data, size_t len, SbxFrameType *ret_type, SbxReader *ret_body,
-                   size_t *ret_size);
+int sbx_frame_next(const char *data, size_t len, SbxFrameType *ret_type, SbxReader *ret_body, size_t *ret_size);
 
 uint8_t sbx_get_u8(SbxReader *r);
 uint32_t sbx_get_u32(SbxReader *r);

@@ -68,8 +68,8 @@ typedef struct SbxSlotPaths {
 
 /* Caller side: what sbx_cgroup_setup() found and made. */
 typedef struct SbxCgroup {
-    int version; /* 1 or 2 */
-    bool memsw;  /* v1 memory.memsw.* exists */
+    int version;               /* 1 or 2 */
+    bool memsw;                /* v1 memory.memsw.* exists */
     char *parent[_SBX_CG_MAX]; /* the pool's directory per controller */
     char *group[_SBX_CG_MAX];  /* <own cgroup>/<cgroup_name>, removed if empty */
     SbxSlotPaths *slots;
@@ -164,7 +164,7 @@ typedef struct SbxChildPlan {
     uid_t uid;
     gid_t gid;
     int fd_in, fd_out, fd_err, fd_prog; /* become 0, 1, 2, 3 */
-    int ruleset_fd;                      /* Landlock, -1 for none */
+    int ruleset_fd;                     /* Landlock, -1 for none */
     char **envp;
     const char *cwd; /* NULL: stay where we are */
     pid_t zygote_pid;

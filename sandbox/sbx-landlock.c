@@ -34,17 +34,18 @@ typedef struct LlRulesetAttr {
 
 #define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define LL_EXEC LANDLOCK_ACCESS_FS_EXECUTE
-#define LL_WRITE_ALL                                                                          \
-    (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |                          \
-     LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR |                           \
-     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SYM)
+#define LL_WRITE_ALL                                                                                                   \
+    (LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                  \
+     LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SYM)
 
-int sbx_landlock_abi(void) {
+int sbx_landlock_abi(void)
+{
     long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
     return abi < 0 ? 0 : (int)abi;
 }
 
-static uint64_t fs_handled(int abi) {
+static uint64_t fs_handled(int abi)
+{
     uint64_t fs = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
     if (abi >= 2)
         fs |= LANDLOCK_ACCESS_FS_REFER;
@@ -55,7 +56,8 @@ static uint64_t fs_handled(int abi) {
     return fs;
 }
 
-static int add_rule(int ruleset, int fd, uint64_t access) {
+static int add_rule(int ruleset, int fd, uint64_t access)
+{
     if (fd < 0)
         return 0;
     struct landlock_path_beneath_attr pb = {.allowed_access = access, .parent_fd = fd};
@@ -64,7 +66,8 @@ static int add_rule(int ruleset, int fd, uint64_t access) {
     return 0;
 }
 
-static int add_rules(int ruleset, const int *fds, size_t n, uint64_t access) {
+static int add_rules(int ruleset, const int *fds, size_t n, uint64_t access)
+{
     for (size_t i = 0; i < n; i++) {
         int r = add_rule(ruleset, fds[i], access);
         if (r < 0)
@@ -73,7 +76,8 @@ static int add_rules(int ruleset, const int *fds, size_t n, uint64_t access) {
     return 0;
 }
 
-int sbx_landlock_ruleset(int abi, const SbxLandlockPaths *p) {
+int sbx_landlock_ruleset(int abi, const SbxLandlockPaths *p)
+{
     LlRulesetAttr attr = {.handled_access_fs = fs_handled(abi)};
     size_t size = sizeof(uint64_t);
     if (abi >= 4) {
@@ -91,16 +95,14 @@ int sbx_landlock_ruleset(int abi, const SbxLandlockPaths *p) {
     if (rs < 0)
         return -errno;
     uint64_t file_rights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE;
-    uint64_t scratch = LL_READ | LL_WRITE_ALL | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0) |
-                       (abi >= 3 ? LL_FS_TRUNCATE : 0);
-    uint64_t devnull = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                       (abi >= 3 ? LL_FS_TRUNCATE : 0);
+    uint64_t scratch =
+        LL_READ | LL_WRITE_ALL | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0) | (abi >= 3 ? LL_FS_TRUNCATE : 0);
+    uint64_t devnull = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | (abi >= 3 ? LL_FS_TRUNCATE : 0);
     int r;
     if ((r = add_rules(rs, p->ro_fds, p->n_ro, LL_READ)) < 0 ||
         (r = add_rules(rs, p->exec_tree_fds, p->n_exec_tree, LL_READ | LL_EXEC)) < 0 ||
         (r = add_rules(rs, p->exec_file_fds, p->n_exec_file, file_rights)) < 0 ||
-        (r = add_rule(rs, p->devnull_fd, devnull)) < 0 ||
-        (r = add_rule(rs, p->scratch_fd, scratch)) < 0)
+        (r = add_rule(rs, p->devnull_fd, devnull)) < 0 || (r = add_rule(rs, p->scratch_fd, scratch)) < 0)
         return r;
     return TAKE_FD(rs);
 }

@@ -85,7 +85,8 @@ struct SbxPool {
 
 /* ---- configuration ---- */
 
-static char **strv_copy(const char *const *v) {
+static char **strv_copy(const char *const *v)
+{
     size_t n = 0;
     while (v && v[n])
         n++;
@@ -100,18 +101,21 @@ static char **strv_copy(const char *const *v) {
     return c;
 }
 
-static void strv_free(char **v) {
+static void strv_free(char **v)
+{
     for (char **p = v; p && *p; p++)
         free(*p);
     free(v);
 }
 
-static unsigned default_zygotes(void) {
+static unsigned default_zygotes(void)
+{
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
 }
 
-static int check_config(const SbxConfig *cfg, SbxError *e) {
+static int check_config(const SbxConfig *cfg, SbxError *e)
+{
     if (!cfg)
         return sbx_error(e, EINVAL, "sandbox: no configuration");
     if ((unsigned)cfg->mode >= _SBX_MODE_MAX)
@@ -120,17 +124,16 @@ static int check_config(const SbxConfig *cfg, SbxError *e) {
         return sbx_error(e, EINVAL, "sandbox: n_builtins without a table");
     for (size_t i = 0; i < cfg->n_builtins; i++)
         if (!cfg->builtins[i].fn || (unsigned)cfg->builtins[i].profile >= _SBX_PROFILE_MAX)
-            return sbx_error(e, EINVAL, "sandbox: built-in %zu has no function or a bad profile",
-                             i);
+            return sbx_error(e, EINVAL, "sandbox: built-in %zu has no function or a bad profile", i);
     if (cfg->zygotes > SBX_MAX_ZYGOTES)
-        return sbx_error(e, EINVAL, "sandbox: %u zygotes, at most %u", cfg->zygotes,
-                         SBX_MAX_ZYGOTES);
+        return sbx_error(e, EINVAL, "sandbox: %u zygotes, at most %u", cfg->zygotes, SBX_MAX_ZYGOTES);
     if (cfg->scratch_root && cfg->scratch_root[0] != '/')
         return sbx_error(e, EINVAL, "sandbox: scratch_root must be absolute");
     return 0;
 }
 
-static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e) {
+static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
+{
     p->mode = cfg->mode;
     /* 0 means "not set": children never run as root. */
     p->uid = cfg->uid ? cfg->uid : 65534;
@@ -165,7 +168,8 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e) {
 /* Every zygote gets an equal share of the slots, plus two so a slot can
  * rest between attempts (a CFS quota is per period: one slot reused
  * back-to-back gets throttled). */
-static void plan_slots(SbxPool *p) {
+static void plan_slots(SbxPool *p)
+{
     unsigned share = (p->max_children + p->nz - 1) / p->nz;
     for (unsigned i = 0; i < p->nz; i++) {
         PZygote *z = &p->z[i];
@@ -176,7 +180,8 @@ static void plan_slots(SbxPool *p) {
     }
 }
 
-static int compile_profiles(SbxPool *p, SbxError *e) {
+static int compile_profiles(SbxPool *p, SbxError *e)
+{
     for (int i = 0; i < _SBX_PROFILE_MAX; i++) {
         int r = sbx_seccomp_compile((SbxProfile)i, p->landlock_abi > 0, &p->bpf[i], e);
         if (r < 0)
@@ -187,7 +192,8 @@ static int compile_profiles(SbxPool *p, SbxError *e) {
 
 /* ---- talking to a zygote ---- */
 
-static int send_all(int sock, const char *data, size_t len, int fd) {
+static int send_all(int sock, const char *data, size_t len, int fd)
+{
     size_t off = 0;
     int waited = 0;
     while (off < len) {
@@ -221,13 +227,21 @@ static int send_all(int sock, const char *data, size_t len, int fd) {
     return 0;
 }
 
-static int send_init(SbxPool *p, PZygote *z) {
+static int send_init(SbxPool *p, PZygote *z)
+{
     SbxZygoteInit in = {
-        .index = z->index, .uid = p->uid, .gid = p->gid, .mode = p->mode,
-        .cgroup_version = p->cg ? p->cg->version : 0, .memsw = p->cg && p->cg->memsw,
-        .landlock_abi = p->landlock_abi, .max_children = z->n_slots ? z->n_slots : z->capacity,
-        .scratch_root = p->scratch_root, .ro_paths = p->ro_paths,
-        .slots = p->cg ? p->cg->slots + z->first_slot : NULL, .n_slots = z->n_slots,
+        .index = z->index,
+        .uid = p->uid,
+        .gid = p->gid,
+        .mode = p->mode,
+        .cgroup_version = p->cg ? p->cg->version : 0,
+        .memsw = p->cg && p->cg->memsw,
+        .landlock_abi = p->landlock_abi,
+        .max_children = z->n_slots ? z->n_slots : z->capacity,
+        .scratch_root = p->scratch_root,
+        .ro_paths = p->ro_paths,
+        .slots = p->cg ? p->cg->slots + z->first_slot : NULL,
+        .n_slots = z->n_slots,
     };
     memcpy(in.bpf, p->bpf, sizeof(in.bpf));
     SbxBuf buf = {0};
@@ -239,7 +253,8 @@ static int send_init(SbxPool *p, PZygote *z) {
     return r;
 }
 
-static int socket_pair(int sv[2]) {
+static int socket_pair(int sv[2])
+{
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
     int flags = fcntl(sv[0], F_GETFL);
@@ -254,7 +269,8 @@ static int socket_pair(int sv[2]) {
  * fork would hand them the caller's heap and initial stack, with its
  * environment (the server's secrets) and whatever it had loaded. The
  * environment is empty; everything the zygote needs comes in INIT. */
-static int exec_zygote(const SbxPool *p, PZygote *z) {
+static int exec_zygote(const SbxPool *p, PZygote *z)
+{
     int sv[2];
     int r = socket_pair(sv);
     if (r < 0)
@@ -277,7 +293,8 @@ static int exec_zygote(const SbxPool *p, PZygote *z) {
     return 0;
 }
 
-static int start_zygote(SbxPool *p, PZygote *z) {
+static int start_zygote(SbxPool *p, PZygote *z)
+{
     int r = exec_zygote(p, z);
     if (r < 0)
         return r;
@@ -295,19 +312,22 @@ static int start_zygote(SbxPool *p, PZygote *z) {
 
 /* ---- reading a zygote's frames (reader thread, and pool_new for READY) ---- */
 
-static void deliver(SbxPool *p, const SbxEvent *ev) {
+static void deliver(SbxPool *p, const SbxEvent *ev)
+{
     if (p->fn)
         p->fn(ev, p->userdata);
 }
 
-static PAttempt *find_att(SbxPool *p, uint64_t id) {
+static PAttempt *find_att(SbxPool *p, uint64_t id)
+{
     for (unsigned i = 0; i < p->max_children; i++)
         if (p->att[i].used && p->att[i].id == id)
             return &p->att[i];
     return NULL;
 }
 
-static void on_done(SbxPool *p, PZygote *z, SbxReader *r) {
+static void on_done(SbxPool *p, PZygote *z, SbxReader *r)
+{
     uint64_t id;
     SbxResult res;
     if (sbx_done_decode(r, &id, &res) < 0) {
@@ -327,7 +347,8 @@ static void on_done(SbxPool *p, PZygote *z, SbxReader *r) {
         deliver(p, &(SbxEvent){.type = SBX_EV_DONE, .id = id, .result = &res});
 }
 
-static void on_frame(SbxPool *p, PZygote *z, SbxFrameType type, SbxReader *r) {
+static void on_frame(SbxPool *p, PZygote *z, SbxFrameType type, SbxReader *r)
+{
     if (type == SBX_FRAME_DONE) {
         on_done(p, z, r);
         return;
@@ -354,12 +375,12 @@ static void on_frame(SbxPool *p, PZygote *z, SbxFrameType type, SbxReader *r) {
 }
 
 /* Returns false when the zygote's socket is closed or broken. */
-static bool read_zygote(SbxPool *p, PZygote *z) {
+static bool read_zygote(SbxPool *p, PZygote *z)
+{
     for (int rounds = 0; rounds < 16; rounds++) {
         if (sbx_buf_reserve(&z->rbuf, 65536) < 0)
             return false;
-        ssize_t n = recv(z->sock, z->rbuf.data + z->rbuf.len, z->rbuf.cap - z->rbuf.len,
-                         MSG_DONTWAIT);
+        ssize_t n = recv(z->sock, z->rbuf.data + z->rbuf.len, z->rbuf.cap - z->rbuf.len, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return true;
         if (n <= 0)
@@ -385,7 +406,8 @@ static bool read_zygote(SbxPool *p, PZygote *z) {
 
 /* ---- zygote death and restart (reader thread) ---- */
 
-static void remove_scratch_of(SbxPool *p, unsigned index) {
+static void remove_scratch_of(SbxPool *p, unsigned index)
+{
     char prefix[32];
     int n = snprintf(prefix, sizeof(prefix), "z%u-", index);
     DIR *d = opendir(p->scratch_root);
@@ -398,7 +420,8 @@ static void remove_scratch_of(SbxPool *p, unsigned index) {
     closedir(d);
 }
 
-static void zygote_died(SbxPool *p, PZygote *z) {
+static void zygote_died(SbxPool *p, PZygote *z)
+{
     pthread_mutex_lock(&z->wlock);
     if (p->ep >= 0 && z->sock >= 0)
         epoll_ctl(p->ep, EPOLL_CTL_DEL, z->sock, NULL);
@@ -432,18 +455,20 @@ static void zygote_died(SbxPool *p, PZygote *z) {
     z->failures++;
     z->restart_at = now + backoff;
 
-    SbxResult res = {.outcome = SBX_INTERNAL, .output = "",
-                     .message = "sandbox: the zygote running this attempt died; it was lost"};
+    SbxResult res = {
+        .outcome = SBX_INTERNAL, .output = "", .message = "sandbox: the zygote running this attempt died; it was lost"};
     for (unsigned i = 0; i < n_lost; i++)
         deliver(p, &(SbxEvent){.type = SBX_EV_DONE, .id = lost[i], .result = &res});
 }
 
-static void watch_zygote(SbxPool *p, PZygote *z) {
+static void watch_zygote(SbxPool *p, PZygote *z)
+{
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = z->index};
     epoll_ctl(p->ep, EPOLL_CTL_ADD, z->sock, &ev);
 }
 
-static void restart_due(SbxPool *p) {
+static void restart_due(SbxPool *p)
+{
     uint64_t now = sbx_now_us();
     for (unsigned i = 0; i < p->nz; i++) {
         PZygote *z = &p->z[i];
@@ -463,7 +488,8 @@ static void restart_due(SbxPool *p) {
     }
 }
 
-static int reader_timeout_ms(SbxPool *p) {
+static int reader_timeout_ms(SbxPool *p)
+{
     uint64_t now = sbx_now_us(), next = UINT64_MAX;
     for (unsigned i = 0; i < p->nz; i++) {
         if (p->z[i].state == Z_DEAD)
@@ -476,7 +502,8 @@ static int reader_timeout_ms(SbxPool *p) {
     return next <= now ? 0 : (int)MIN((next - now) / 1000 + 1, 60000u);
 }
 
-static void *reader_main(void *arg) {
+static void *reader_main(void *arg)
+{
     SbxPool *p = arg;
     while (!atomic_load(&p->stopping)) {
         struct epoll_event evs[16];
@@ -496,7 +523,8 @@ static void *reader_main(void *arg) {
 
 /* ---- public API ---- */
 
-static int wait_ready(SbxPool *p, PZygote *z, SbxError *e) {
+static int wait_ready(SbxPool *p, PZygote *z, SbxError *e)
+{
     uint64_t until = sbx_now_us() + READY_TIMEOUT_US;
     while (z->state != Z_READY) {
         struct pollfd pfd = {.fd = z->sock, .events = POLLIN};
@@ -511,14 +539,14 @@ static int wait_ready(SbxPool *p, PZygote *z, SbxError *e) {
                              "sandbox: zygote %u failed to start (exit %d): is "
                              "sbx_zygote_maybe_run() called first in main()? are the cgroup "
                              "slots and the scratch dir %s usable?",
-                             z->index, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                             p->scratch_root);
+                             z->index, WIFEXITED(status) ? WEXITSTATUS(status) : -1, p->scratch_root);
         }
     }
     return 0;
 }
 
-int sbx_pool_new(const SbxConfig *cfg, SbxPool **ret, SbxError *e) {
+int sbx_pool_new(const SbxConfig *cfg, SbxPool **ret, SbxError *e)
+{
     int r = check_config(cfg, e);
     if (r < 0)
         return r;
@@ -554,7 +582,8 @@ fail:
     return r;
 }
 
-int sbx_pool_start(SbxPool *p, SbxEventFn fn, void *userdata) {
+int sbx_pool_start(SbxPool *p, SbxEventFn fn, void *userdata)
+{
     if (!p || !fn || p->started)
         return -EINVAL;
     p->fn = fn;
@@ -575,12 +604,12 @@ int sbx_pool_start(SbxPool *p, SbxEventFn fn, void *userdata) {
     return 0;
 }
 
-static int check_request(const SbxPool *p, const SbxRequest *req) {
+static int check_request(const SbxPool *p, const SbxRequest *req)
+{
     if (!req || req->builtin < -1 || (req->builtin >= 0 && (size_t)req->builtin >= p->n_builtins))
         return -EINVAL;
     if (req->builtin < 0) {
-        if (!req->argv || !req->argv[0] || req->argv[0][0] != '/' ||
-            (unsigned)req->profile >= _SBX_PROFILE_MAX ||
+        if (!req->argv || !req->argv[0] || req->argv[0][0] != '/' || (unsigned)req->profile >= _SBX_PROFILE_MAX ||
             req->profile == SBX_PROFILE_COMPUTE) /* compute has no execve */
             return -EINVAL;
     }
@@ -591,7 +620,8 @@ static int check_request(const SbxPool *p, const SbxRequest *req) {
 
 /* The input travels as a sealed memfd: no copy through the socket, and the
  * child cannot change what a retry would read. */
-static int input_memfd(const SbxRequest *req) {
+static int input_memfd(const SbxRequest *req)
+{
     _cleanup_close_ int fd = memfd_create("flowd-input", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -errno;
@@ -611,7 +641,8 @@ static int input_memfd(const SbxRequest *req) {
 }
 
 /* Picks the least busy ready zygote and records the attempt. */
-static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen) {
+static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen)
+{
     pthread_mutex_lock(&p->lock);
     int r = -EAGAIN;
     PZygote *best = NULL;
@@ -620,8 +651,7 @@ static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen) 
     else if (p->running < p->max_children)
         for (unsigned i = 0; i < p->nz; i++) {
             PZygote *z = &p->z[i];
-            if (z->state == Z_READY && z->running < z->capacity &&
-                (!best || z->running < best->running))
+            if (z->state == Z_READY && z->running < z->capacity && (!best || z->running < best->running))
                 best = z;
         }
     for (unsigned i = 0; best && i < p->max_children; i++)
@@ -641,7 +671,8 @@ static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen) 
 /* Sends under the zygote's write lock, only to the incarnation the attempt
  * was reserved on; a failed send kills the zygote so the reader thread ends
  * the attempt (exactly one DONE either way). */
-static void send_to(SbxPool *p, unsigned zi, uint64_t gen, const SbxBuf *buf, int fd) {
+static void send_to(SbxPool *p, unsigned zi, uint64_t gen, const SbxBuf *buf, int fd)
+{
     PZygote *z = &p->z[zi];
     pthread_mutex_lock(&z->wlock);
     if (z->generation == gen && z->sock >= 0 && send_all(z->sock, buf->data, buf->len, fd) < 0)
@@ -649,7 +680,8 @@ static void send_to(SbxPool *p, unsigned zi, uint64_t gen, const SbxBuf *buf, in
     pthread_mutex_unlock(&z->wlock);
 }
 
-int sbx_spawn(SbxPool *p, const SbxRequest *req) {
+int sbx_spawn(SbxPool *p, const SbxRequest *req)
+{
     if (!p)
         return -EINVAL;
     int r = check_request(p, req);
@@ -675,7 +707,8 @@ int sbx_spawn(SbxPool *p, const SbxRequest *req) {
     return r;
 }
 
-int sbx_cancel(SbxPool *p, uint64_t id) {
+int sbx_cancel(SbxPool *p, uint64_t id)
+{
     if (!p)
         return -EINVAL;
     pthread_mutex_lock(&p->lock);
@@ -696,7 +729,8 @@ int sbx_cancel(SbxPool *p, uint64_t id) {
     return r;
 }
 
-bool sbx_pool_healthy(const SbxPool *p) {
+bool sbx_pool_healthy(const SbxPool *p)
+{
     if (!p)
         return false;
     SbxPool *mp = (SbxPool *)p;
@@ -708,7 +742,8 @@ bool sbx_pool_healthy(const SbxPool *p) {
     return ok;
 }
 
-void sbx_pool_info(const SbxPool *p, SbxInfo *ret) {
+void sbx_pool_info(const SbxPool *p, SbxInfo *ret)
+{
     *ret = (SbxInfo){
         .mode = p->mode,
         .cgroup_version = p->cg ? p->cg->version : 0,
@@ -720,7 +755,8 @@ void sbx_pool_info(const SbxPool *p, SbxInfo *ret) {
 
 /* Closing the socket makes a zygote kill its children, clean its scratch
  * dirs and exit; give it a moment, then insist. */
-static void stop_zygote(PZygote *z) {
+static void stop_zygote(PZygote *z)
+{
     z->sock = safe_close(z->sock);
     if (z->pid <= 0)
         return;
@@ -736,9 +772,9 @@ static void stop_zygote(PZygote *z) {
     z->pid = 0;
 }
 
-static void end_remaining(SbxPool *p) {
-    SbxResult res = {.outcome = SBX_CANCELLED, .output = "",
-                     .message = "cancelled: the sandbox pool was shut down"};
+static void end_remaining(SbxPool *p)
+{
+    SbxResult res = {.outcome = SBX_CANCELLED, .output = "", .message = "cancelled: the sandbox pool was shut down"};
     for (unsigned i = 0; p->att && i < p->max_children; i++)
         if (p->att[i].used) {
             p->att[i].used = false;
@@ -746,7 +782,8 @@ static void end_remaining(SbxPool *p) {
         }
 }
 
-SbxPool *sbx_pool_free(SbxPool *p) {
+SbxPool *sbx_pool_free(SbxPool *p)
+{
     if (!p)
         return NULL;
     if (p->started) {
@@ -776,7 +813,8 @@ SbxPool *sbx_pool_free(SbxPool *p) {
     return NULL;
 }
 
-void sbx_zygote_maybe_run(int argc, char **argv, const SbxBuiltin *builtins, size_t n_builtins) {
+void sbx_zygote_maybe_run(int argc, char **argv, const SbxBuiltin *builtins, size_t n_builtins)
+{
     if (argc < 2 || !argv || !argv[1] || strcmp(argv[1], SBX_ZYGOTE_FLAG) != 0)
         return;
     /* Whatever the program opened before main() without O_CLOEXEC. */

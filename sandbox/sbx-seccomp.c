@@ -26,57 +26,137 @@
 
 /* The built-in (compute) set. */
 static const char *const compute_allow[] = {
-    "read", "write", "readv", "writev", "close", "fstat", "newfstatat", "lseek",
-    "brk", "munmap", "mremap", "madvise", "futex", "sysinfo", "clock_gettime",
-    "clock_nanosleep", "nanosleep", "getpid", "gettid", "getrandom",
-    "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
-    "pread64", "sigaltstack", /* sanitizer runtimes set one up; harmless alone */
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "close",
+    "fstat",
+    "newfstatat",
+    "lseek",
+    "brk",
+    "munmap",
+    "mremap",
+    "madvise",
+    "futex",
+    "sysinfo",
+    "clock_gettime",
+    "clock_nanosleep",
+    "nanosleep",
+    "getpid",
+    "gettid",
+    "getrandom",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "restart_syscall",
+    "exit",
+    "exit_group",
+    "pread64",
+    "sigaltstack", /* sanitizer runtimes set one up; harmless alone */
 };
 
 /* Added for interpreters (python -I -S: json, re, hashlib, threads, ...). */
 static const char *const interpreter_allow[] = {
-    "statx", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
-    "getcwd", "getdents64", "dup", "dup2", "dup3", "fcntl", "mmap", "mprotect",
-    "rt_sigaction", "sigaltstack", "set_robust_list", "rseq", "set_tid_address",
-    "arch_prctl", "clock_getres", "gettimeofday", "getppid", "getuid", "geteuid",
-    "getgid", "getegid", "uname", "sched_getaffinity", "sched_yield", "poll",
-    "ppoll", "select", "pselect6", "pipe2", "epoll_create1", "epoll_ctl",
-    "epoll_wait", "epoll_pwait", "eventfd2", "tgkill", "execve", "pread64",
-    "pwrite64", "chdir", "fchdir", "umask", "getrusage", "times", "fsync",
-    "fdatasync", "getpgrp", "madvise", "membarrier", "statfs", "fstatfs", "fadvise64",
-    "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown", "getsockopt",
-    "setsockopt", "getsockname", "getpeername", "lstat", "stat", "open",
+    "statx",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "readlink",
+    "readlinkat",
+    "getcwd",
+    "getdents64",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "mmap",
+    "mprotect",
+    "rt_sigaction",
+    "sigaltstack",
+    "set_robust_list",
+    "rseq",
+    "set_tid_address",
+    "arch_prctl",
+    "clock_getres",
+    "gettimeofday",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "uname",
+    "sched_getaffinity",
+    "sched_yield",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "pipe2",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "eventfd2",
+    "tgkill",
+    "execve",
+    "pread64",
+    "pwrite64",
+    "chdir",
+    "fchdir",
+    "umask",
+    "getrusage",
+    "times",
+    "fsync",
+    "fdatasync",
+    "getpgrp",
+    "madvise",
+    "membarrier",
+    "statfs",
+    "fstatfs",
+    "fadvise64",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "shutdown",
+    "getsockopt",
+    "setsockopt",
+    "getsockname",
+    "getpeername",
+    "lstat",
+    "stat",
+    "open",
     "openat",
 };
 
 /* Added for admin-allowlisted programs: process management inside the
  * attempt's cgroup (pids-limited) and Landlock domain (scoped signals). */
 static const char *const exec_allow[] = {
-    "fork", "vfork", "clone", "wait4", "waitid", "kill", "tkill", "setsid",
-    "setpgid", "getpgid", "getsid", "pipe", "ioctl", "prctl", "rt_sigsuspend",
-    "pause", "alarm", "setitimer", "getitimer", "execveat", "prlimit64",
-    "getgroups", "sysinfo",
+    "fork",    "vfork",     "clone",     "wait4",    "waitid",    "kill",      "tkill",         "setsid",
+    "setpgid", "getpgid",   "getsid",    "pipe",     "ioctl",     "prctl",     "rt_sigsuspend", "pause",
+    "alarm",   "setitimer", "getitimer", "execveat", "prlimit64", "getgroups", "sysinfo",
 };
 
 /* With Landlock the kernel confines these to the scratch dir; without it
  * they are refused (EPERM) like every other filesystem change. */
 static const char *const fs_mutate[] = {
-    "mkdir", "mkdirat", "unlink", "unlinkat", "rmdir", "rename", "renameat",
-    "renameat2", "truncate", "ftruncate", "fallocate", "utimensat", "utimes",
-    "chmod", "fchmod", "fchmodat", "link", "linkat", "symlink", "symlinkat",
+    "mkdir",     "mkdirat",  "unlink",    "unlinkat",  "rmdir",     "rename",    "renameat",
+    "renameat2", "truncate", "ftruncate", "fallocate", "utimensat", "utimes",    "chmod",
+    "fchmod",    "fchmodat", "link",      "linkat",    "symlink",   "symlinkat",
 };
 
 static const char *const always_eperm[] = {
-    "chown", "fchown", "lchown", "fchownat", "mknod", "mknodat", "setxattr",
-    "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "chown",    "fchown",    "lchown",    "fchownat",    "mknod",        "mknodat",
+    "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
 };
 
-static int seccomp_err(SbxError *e, int r, const char *what, const char *name) {
+static int seccomp_err(SbxError *e, int r, const char *what, const char *name)
+{
     return sbx_error(e, r, "seccomp: %s %s: %s", what, name ? name : "", strerror(-r));
 }
 
-static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n,
-                     SbxError *e) {
+static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n, SbxError *e)
+{
     for (size_t i = 0; i < n; i++) {
         int nr = seccomp_syscall_resolve_name(names[i]);
         if (nr == __NR_SCMP_ERROR)
@@ -88,15 +168,16 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *na
     return 0;
 }
 
-#define RULE(ctx, act, name, ...)                                                       \
-    do {                                                                                \
-        int _r = seccomp_rule_add(ctx, act, SCMP_SYS(name), __VA_ARGS__);               \
-        if (_r < 0 && _r != -EEXIST)                                                    \
-            return seccomp_err(e, _r, "rule", #name);                                   \
+#define RULE(ctx, act, name, ...)                                                                                      \
+    do {                                                                                                               \
+        int _r = seccomp_rule_add(ctx, act, SCMP_SYS(name), __VA_ARGS__);                                              \
+        if (_r < 0 && _r != -EEXIST)                                                                                   \
+            return seccomp_err(e, _r, "rule", #name);                                                                  \
     } while (0)
 
 /* Without PROT_EXEC a built-in cannot turn data into code. */
-static int add_compute(scmp_filter_ctx ctx, SbxError *e) {
+static int add_compute(scmp_filter_ctx ctx, SbxError *e)
+{
     int r = add_rules(ctx, SCMP_ACT_ALLOW, compute_allow, ELEMENTSOF(compute_allow), e);
     if (r < 0)
         return r;
@@ -110,10 +191,10 @@ static int add_compute(scmp_filter_ctx ctx, SbxError *e) {
 /* The raw __O_TMPFILE bit: glibc's O_TMPFILE includes O_DIRECTORY, which
  * would refuse every directory open. */
 #define SBX_O_TMPFILE_BIT 020000000
-static const int write_open_bits[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND,
-                                      SBX_O_TMPFILE_BIT};
+static const int write_open_bits[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, SBX_O_TMPFILE_BIT};
 
-static int add_readonly_open(scmp_filter_ctx ctx, SbxError *e) {
+static int add_readonly_open(scmp_filter_ctx ctx, SbxError *e)
+{
     int mask = 0;
     for (size_t i = 0; i < ELEMENTSOF(write_open_bits); i++)
         mask |= write_open_bits[i];
@@ -127,7 +208,8 @@ static int add_readonly_open(scmp_filter_ctx ctx, SbxError *e) {
     return 0;
 }
 
-static int add_interpreter(scmp_filter_ctx ctx, bool landlock, bool exec, SbxError *e) {
+static int add_interpreter(scmp_filter_ctx ctx, bool landlock, bool exec, SbxError *e)
+{
     int r;
     if ((r = add_rules(ctx, SCMP_ACT_ALLOW, compute_allow, ELEMENTSOF(compute_allow), e)) < 0)
         return r;
@@ -138,8 +220,8 @@ static int add_interpreter(scmp_filter_ctx ctx, bool landlock, bool exec, SbxErr
         return r;
     if (!landlock && (r = add_readonly_open(ctx, e)) < 0)
         return r;
-    if ((r = add_rules(ctx, landlock ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM), fs_mutate,
-                       ELEMENTSOF(fs_mutate), e)) < 0)
+    if ((r = add_rules(ctx, landlock ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM), fs_mutate, ELEMENTSOF(fs_mutate), e)) <
+        0)
         return r;
     if ((r = add_rules(ctx, SCMP_ACT_ERRNO(EPERM), always_eperm, ELEMENTSOF(always_eperm), e)) < 0)
         return r;
@@ -165,7 +247,8 @@ static int add_interpreter(scmp_filter_ctx ctx, bool landlock, bool exec, SbxErr
     return 0;
 }
 
-static int export_bpf(scmp_filter_ctx ctx, SbxBpf *ret, SbxError *e) {
+static int export_bpf(scmp_filter_ctx ctx, SbxBpf *ret, SbxError *e)
+{
     /* libseccomp 2.5 only exports to an fd. */
     _cleanup_close_ int fd = memfd_create("sbx-bpf", MFD_CLOEXEC);
     if (fd < 0)
@@ -175,8 +258,7 @@ static int export_bpf(scmp_filter_ctx ctx, SbxBpf *ret, SbxError *e) {
         return seccomp_err(e, r, "export", NULL);
     off_t size = lseek(fd, 0, SEEK_END);
     if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 || size > 65536)
-        return sbx_error(e, EINVAL, "seccomp: exported program has a bad size %lld",
-                         (long long)size);
+        return sbx_error(e, EINVAL, "seccomp: exported program has a bad size %lld", (long long)size);
     struct sock_filter *insns = malloc((size_t)size);
     if (!insns)
         return sbx_error(e, ENOMEM, "seccomp: out of memory");
@@ -188,12 +270,14 @@ static int export_bpf(scmp_filter_ctx ctx, SbxBpf *ret, SbxError *e) {
     return 0;
 }
 
-static void ctx_releasep(scmp_filter_ctx *ctx) {
+static void ctx_releasep(scmp_filter_ctx *ctx)
+{
     if (*ctx)
         seccomp_release(*ctx);
 }
 
-int sbx_seccomp_compile(SbxProfile profile, bool landlock, SbxBpf *ret, SbxError *e) {
+int sbx_seccomp_compile(SbxProfile profile, bool landlock, SbxBpf *ret, SbxError *e)
+{
     /* A built-in's violation traps so the child's SIGSYS handler can name the
      * syscall before the process dies (sbx-child.c); programs that exec get
      * KILL_PROCESS because they could install their own handler. Never
@@ -227,12 +311,14 @@ int sbx_seccomp_compile(SbxProfile profile, bool landlock, SbxBpf *ret, SbxError
     return export_bpf(ctx, ret, e);
 }
 
-void sbx_bpf_free(SbxBpf *b) {
+void sbx_bpf_free(SbxBpf *b)
+{
     free(b->insns);
     *b = (SbxBpf){0};
 }
 
-void sbx_syscall_name(int nr, char *buf, size_t size) {
+void sbx_syscall_name(int nr, char *buf, size_t size)
+{
     _cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
     snprintf(buf, size, "%s", name ? name : "");
 }

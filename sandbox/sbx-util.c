@@ -32,19 +32,14 @@ static const char *const mode_table[_SBX_MODE_MAX] = {
     [SBX_MODE_RLIMIT] = "rlimit",
 };
 
-const char *sbx_outcome_name(SbxOutcome o) {
-    return (unsigned)o < _SBX_OUTCOME_MAX ? outcome_table[o] : NULL;
-}
+const char *sbx_outcome_name(SbxOutcome o) { return (unsigned)o < _SBX_OUTCOME_MAX ? outcome_table[o] : NULL; }
 
-const char *sbx_profile_name(SbxProfile p) {
-    return (unsigned)p < _SBX_PROFILE_MAX ? profile_table[p] : NULL;
-}
+const char *sbx_profile_name(SbxProfile p) { return (unsigned)p < _SBX_PROFILE_MAX ? profile_table[p] : NULL; }
 
-const char *sbx_mode_name(SbxMode m) {
-    return (unsigned)m < _SBX_MODE_MAX ? mode_table[m] : NULL;
-}
+const char *sbx_mode_name(SbxMode m) { return (unsigned)m < _SBX_MODE_MAX ? mode_table[m] : NULL; }
 
-int sbx_error(SbxError *e, int err, const char *fmt, ...) {
+int sbx_error(SbxError *e, int err, const char *fmt, ...)
+{
     if (err < 0)
         err = -err;
     if (e) {
@@ -57,7 +52,8 @@ int sbx_error(SbxError *e, int err, const char *fmt, ...) {
     return -err;
 }
 
-int sbx_error_wrap(SbxError *e, int ret, const char *fmt, ...) {
+int sbx_error_wrap(SbxError *e, int ret, const char *fmt, ...)
+{
     if (e) {
         char prefix[256], old[sizeof(e->msg)];
         va_list ap;
@@ -78,7 +74,8 @@ int sbx_error_wrap(SbxError *e, int ret, const char *fmt, ...) {
     return ret;
 }
 
-int sbx_write_all(int fd, const void *buf, size_t len) {
+int sbx_write_all(int fd, const void *buf, size_t len)
+{
     const char *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
@@ -95,7 +92,8 @@ int sbx_write_all(int fd, const void *buf, size_t len) {
 
 /* Cgroup files take one value per write() at offset 0; pwrite keeps a cached
  * fd reusable without lseek. */
-int sbx_pwrite_str(int fd, const char *s) {
+int sbx_pwrite_str(int fd, const char *s)
+{
     size_t len = strlen(s);
     ssize_t n = pwrite(fd, s, len, 0);
     if (n < 0)
@@ -103,14 +101,16 @@ int sbx_pwrite_str(int fd, const char *s) {
     return (size_t)n == len ? 0 : -EIO;
 }
 
-int sbx_write_file(const char *path, const char *s) {
+int sbx_write_file(const char *path, const char *s)
+{
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     return sbx_pwrite_str(fd, s);
 }
 
-ssize_t sbx_pread_str(int fd, char *buf, size_t size) {
+ssize_t sbx_pread_str(int fd, char *buf, size_t size)
+{
     ssize_t n = pread(fd, buf, size - 1, 0);
     if (n < 0)
         return -errno;
@@ -118,7 +118,8 @@ ssize_t sbx_pread_str(int fd, char *buf, size_t size) {
     return n;
 }
 
-int sbx_read_file(const char *path, char *buf, size_t size) {
+int sbx_read_file(const char *path, char *buf, size_t size)
+{
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -126,7 +127,8 @@ int sbx_read_file(const char *path, char *buf, size_t size) {
     return n < 0 ? (int)n : 0;
 }
 
-int sbx_parse_keyed_u64(const char *text, const char *key, uint64_t *ret) {
+int sbx_parse_keyed_u64(const char *text, const char *key, uint64_t *ret)
+{
     size_t klen = strlen(key);
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
         if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
@@ -142,7 +144,8 @@ int sbx_parse_keyed_u64(const char *text, const char *key, uint64_t *ret) {
     return -ENOENT;
 }
 
-void sbx_format_bytes(uint64_t n, char *buf, size_t size) {
+void sbx_format_bytes(uint64_t n, char *buf, size_t size)
+{
     static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
     if (n < 1024) {
         snprintf(buf, size, "%" PRIu64 " bytes", n);
@@ -160,12 +163,14 @@ void sbx_format_bytes(uint64_t n, char *buf, size_t size) {
         snprintf(buf, size, "%.1f %s", v, units[u]);
 }
 
-const char *sbx_signal_name(int sig) {
+const char *sbx_signal_name(int sig)
+{
     const char *abbrev = sigabbrev_np(sig);
     return abbrev ? abbrev : "?";
 }
 
-void sbx_rm_tree_at(int dfd, const char *name, int depth) {
+void sbx_rm_tree_at(int dfd, const char *name, int depth)
+{
     if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
         return;
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

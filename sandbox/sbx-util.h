@@ -23,25 +23,24 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Moves ownership out of a cleanup variable. */
-#define TAKE_PTR(p)                     \
-    ({                                  \
-        __typeof__(p) _tp_ = (p);       \
-        (p) = NULL;                     \
-        _tp_;                           \
+#define TAKE_PTR(p)                                                                                                    \
+    ({                                                                                                                 \
+        __typeof__(p) _tp_ = (p);                                                                                      \
+        (p) = NULL;                                                                                                    \
+        _tp_;                                                                                                          \
     })
-#define TAKE_FD(fd)                     \
-    ({                                  \
-        int _tf_ = (fd);                \
-        (fd) = -1;                      \
-        _tf_;                           \
+#define TAKE_FD(fd)                                                                                                    \
+    ({                                                                                                                 \
+        int _tf_ = (fd);                                                                                               \
+        (fd) = -1;                                                                                                     \
+        _tf_;                                                                                                          \
     })
 
-static inline void freep(void *p) {
-    free(*(void **)p);
-}
+static inline void freep(void *p) { free(*(void **)p); }
 #define _cleanup_free_ _cleanup_(freep)
 
-static inline void closep(int *fd) {
+static inline void closep(int *fd)
+{
     if (*fd >= 0) {
         int saved = errno;
         close(*fd);
@@ -50,7 +49,8 @@ static inline void closep(int *fd) {
 }
 #define _cleanup_close_ _cleanup_(closep)
 
-static inline int safe_close(int fd) {
+static inline int safe_close(int fd)
+{
     if (fd >= 0) {
         int saved = errno;
         close(fd);
@@ -59,7 +59,8 @@ static inline int safe_close(int fd) {
     return -1;
 }
 
-static inline uint64_t sbx_now_us(void) {
+static inline uint64_t sbx_now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;

@@ -97,20 +97,20 @@ static _Noreturn void die(Zygote *z, int code);
 
 /* ---- sending to the caller ---- */
 
-static void arm_out(Zygote *z, bool on) {
+static void arm_out(Zygote *z, bool on)
+{
     if (z->out_armed == on)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0),
-                             .data.u64 = EV_DATA(EV_SOCK, 0, 0)};
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = EV_DATA(EV_SOCK, 0, 0)};
     epoll_ctl(z->ep, EPOLL_CTL_MOD, z->sock, &ev);
     z->out_armed = on;
 }
 
-static void flush_out(Zygote *z) {
+static void flush_out(Zygote *z)
+{
     size_t off = 0;
     while (off < z->outq.len) {
-        ssize_t n = send(z->sock, z->outq.data + off, z->outq.len - off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = send(z->sock, z->outq.data + off, z->outq.len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -129,12 +129,14 @@ static void flush_out(Zygote *z) {
 /* STARTED, LOG and PROGRESS may wait up to a millisecond: a short attempt's
  * STARTED then leaves with its DONE in one write, and the caller's reader
  * thread wakes once instead of twice. */
-static void flush_later(Zygote *z) {
+static void flush_later(Zygote *z)
+{
     if (z->lazy_flush_at == 0)
         z->lazy_flush_at = sbx_now_us() + 1000;
 }
 
-static void send_line(Zygote *z, SbxFrameType type, uint64_t id, const char *s, size_t n) {
+static void send_line(Zygote *z, SbxFrameType type, uint64_t id, const char *s, size_t n)
+{
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, type);
     sbx_put_u64(&w, id);
@@ -143,7 +145,8 @@ static void send_line(Zygote *z, SbxFrameType type, uint64_t id, const char *s, 
     flush_later(z);
 }
 
-static void send_started(Zygote *z, ZAttempt *a) {
+static void send_started(Zygote *z, ZAttempt *a)
+{
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, SBX_FRAME_STARTED);
     sbx_put_u64(&w, a->id);
@@ -152,27 +155,29 @@ static void send_started(Zygote *z, ZAttempt *a) {
     flush_later(z);
 }
 
-static void send_done(Zygote *z, uint64_t id, const SbxResult *res) {
+static void send_done(Zygote *z, uint64_t id, const SbxResult *res)
+{
     SbxWriter w;
     if (sbx_done_encode(&w, &z->outq, id, res) < 0) {
         /* Out of memory for the output: still end the attempt. */
-        SbxResult small = {.outcome = SBX_INTERNAL, .syscall = "",
-                           .message = "sandbox: out of memory sending the result"};
+        SbxResult small = {
+            .outcome = SBX_INTERNAL, .syscall = "", .message = "sandbox: out of memory sending the result"};
         (void)sbx_done_encode(&w, &z->outq, id, &small);
     }
     flush_out(z);
 }
 
-static void send_internal(Zygote *z, uint64_t id, const char *msg) {
+static void send_internal(Zygote *z, uint64_t id, const char *msg)
+{
     SbxResult res = {.outcome = SBX_INTERNAL, .message = msg};
     send_done(z, id, &res);
 }
 
 /* ---- scratch directories ---- */
 
-static int make_scratch(Zygote *z, ZAttempt *a) {
-    snprintf(a->scratch, sizeof(a->scratch), "%s/z%u-%" PRIu64, z->init.scratch_root,
-             z->init.index, ++z->seq);
+static int make_scratch(Zygote *z, ZAttempt *a)
+{
+    snprintf(a->scratch, sizeof(a->scratch), "%s/z%u-%" PRIu64, z->init.scratch_root, z->init.index, ++z->seq);
     if (mkdir(a->scratch, 0700) < 0 && errno != EEXIST)
         return -errno;
     if (geteuid() == 0 && chown(a->scratch, z->init.uid, z->init.gid) < 0)
@@ -182,14 +187,16 @@ static int make_scratch(Zygote *z, ZAttempt *a) {
 
 /* ---- the attempt table ---- */
 
-static ZAttempt *find_attempt(Zygote *z, uint64_t id) {
+static ZAttempt *find_attempt(Zygote *z, uint64_t id)
+{
     for (unsigned i = 0; i < z->n_att; i++)
         if (z->att[i].used && z->att[i].id == id)
             return &z->att[i];
     return NULL;
 }
 
-static int take_slot(Zygote *z) {
+static int take_slot(Zygote *z)
+{
     /* A slot whose leftovers are still dying is skipped this time round. */
     for (unsigned tries = 0; tries < z->free_count; tries++) {
         unsigned s = z->free_slots[z->free_head];
@@ -204,14 +211,16 @@ static int take_slot(Zygote *z) {
     return -1;
 }
 
-static void put_slot(Zygote *z, int s) {
+static void put_slot(Zygote *z, int s)
+{
     if (s < 0)
         return;
     z->free_slots[(z->free_head + z->free_count) % z->init.n_slots] = (unsigned)s;
     z->free_count++;
 }
 
-static void kill_attempt(Zygote *z, ZAttempt *a) {
+static void kill_attempt(Zygote *z, ZAttempt *a)
+{
     if (a->slot >= 0)
         sbx_zslot_kill(&z->slots[a->slot]);
     else if (a->pid > 0)
@@ -220,14 +229,16 @@ static void kill_attempt(Zygote *z, ZAttempt *a) {
         kill(a->pid, SIGKILL);
 }
 
-static void close_pipe(Zygote *z, ZAttempt *a, int which) {
+static void close_pipe(Zygote *z, ZAttempt *a, int which)
+{
     if (a->fd[which] < 0)
         return;
     epoll_ctl(z->ep, EPOLL_CTL_DEL, a->fd[which], NULL);
     a->fd[which] = safe_close(a->fd[which]);
 }
 
-static void release_attempt(Zygote *z, ZAttempt *a) {
+static void release_attempt(Zygote *z, ZAttempt *a)
+{
     for (int i = 0; i < _PIPE_MAX; i++)
         close_pipe(z, a, i);
     if (a->slot >= 0)
@@ -242,7 +253,8 @@ static void release_attempt(Zygote *z, ZAttempt *a) {
 
 /* ---- reading the child's pipes ---- */
 
-static void maybe_send_progress(Zygote *z, ZAttempt *a, bool force) {
+static void maybe_send_progress(Zygote *z, ZAttempt *a, bool force)
+{
     if (!a->progress_pending)
         return;
     uint64_t now = sbx_now_us();
@@ -253,7 +265,8 @@ static void maybe_send_progress(Zygote *z, ZAttempt *a, bool force) {
     a->progress_sent_at = now;
 }
 
-static void on_log_line(Zygote *z, ZAttempt *a, const char *s, size_t n) {
+static void on_log_line(Zygote *z, ZAttempt *a, const char *s, size_t n)
+{
     const char *mark = memmem(s, n, SBX_SIGSYS_MARK, sizeof(SBX_SIGSYS_MARK) - 1);
     if (mark) {
         a->sigsys_nr = atoi(mark + sizeof(SBX_SIGSYS_MARK) - 1);
@@ -272,7 +285,8 @@ static void on_log_line(Zygote *z, ZAttempt *a, const char *s, size_t n) {
     send_line(z, SBX_FRAME_LOG, a->id, s, n);
 }
 
-static void on_line(Zygote *z, ZAttempt *a, int which, const char *s, size_t n) {
+static void on_line(Zygote *z, ZAttempt *a, int which, const char *s, size_t n)
+{
     if (which == PIPE_ERR) {
         on_log_line(z, a, s, n);
         return;
@@ -284,7 +298,8 @@ static void on_line(Zygote *z, ZAttempt *a, int which, const char *s, size_t n) 
 }
 
 /* Splits a chunk into lines; a line longer than SBX_LINE_MAX is cut. */
-static void feed_lines(Zygote *z, ZAttempt *a, int which, const char *p, size_t n) {
+static void feed_lines(Zygote *z, ZAttempt *a, int which, const char *p, size_t n)
+{
     int k = which == PIPE_ERR ? 0 : 1;
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
@@ -303,7 +318,8 @@ static void feed_lines(Zygote *z, ZAttempt *a, int which, const char *p, size_t 
     }
 }
 
-static void flush_partial(Zygote *z, ZAttempt *a, int which) {
+static void flush_partial(Zygote *z, ZAttempt *a, int which)
+{
     int k = which == PIPE_ERR ? 0 : 1;
     if (a->line_len[k] > 0) {
         on_line(z, a, which, a->line[k], a->line_len[k]);
@@ -311,14 +327,16 @@ static void flush_partial(Zygote *z, ZAttempt *a, int which) {
     }
 }
 
-static void on_output_overflow(Zygote *z, ZAttempt *a) {
+static void on_output_overflow(Zygote *z, ZAttempt *a)
+{
     a->overflow = true;
     kill_attempt(z, a);
     sbx_buf_free(&a->out);
 }
 
 /* Reads what is there; returns false at EOF. */
-static bool read_out(Zygote *z, ZAttempt *a) {
+static bool read_out(Zygote *z, ZAttempt *a)
+{
     static char sink[65536];
     for (;;) {
         char *dst = sink;
@@ -344,7 +362,8 @@ static bool read_out(Zygote *z, ZAttempt *a) {
     }
 }
 
-static bool read_lines(Zygote *z, ZAttempt *a, int which) {
+static bool read_lines(Zygote *z, ZAttempt *a, int which)
+{
     static char buf[65536];
     for (int rounds = 0; rounds < 16; rounds++) {
         ssize_t n = read(a->fd[which], buf, sizeof(buf));
@@ -363,7 +382,8 @@ static bool read_lines(Zygote *z, ZAttempt *a, int which) {
 
 static void finish_attempt(Zygote *z, ZAttempt *a);
 
-static void maybe_finish(Zygote *z, ZAttempt *a) {
+static void maybe_finish(Zygote *z, ZAttempt *a)
+{
     if (!a->exited)
         return;
     bool open = a->fd[0] >= 0 || a->fd[1] >= 0 || a->fd[2] >= 0;
@@ -372,7 +392,8 @@ static void maybe_finish(Zygote *z, ZAttempt *a) {
     finish_attempt(z, a);
 }
 
-static void on_pipe(Zygote *z, unsigned idx, int which) {
+static void on_pipe(Zygote *z, unsigned idx, int which)
+{
     ZAttempt *a = &z->att[idx];
     if (!a->used || a->fd[which] < 0)
         return;
@@ -387,7 +408,8 @@ static void on_pipe(Zygote *z, unsigned idx, int which) {
 
 /* The audit record of a KILL_PROCESS ("type=1326 ... pid=N ... syscall=M")
  * reaches kmsg asynchronously and is rate-limited: a best effort. */
-static void kmsg_scan(Zygote *z) {
+static void kmsg_scan(Zygote *z)
+{
     char rec[2048];
     for (int i = 0; i < 256 && z->kmsg_fd >= 0; i++) {
         ssize_t n = read(z->kmsg_fd, rec, sizeof(rec) - 1);
@@ -407,7 +429,8 @@ static void kmsg_scan(Zygote *z) {
     }
 }
 
-static int kmsg_lookup(Zygote *z, pid_t pid) {
+static int kmsg_lookup(Zygote *z, pid_t pid)
+{
     kmsg_scan(z);
     for (size_t i = 0; i < ELEMENTSOF(z->kmsg_hits); i++)
         if (z->kmsg_hits[i].pid == pid && pid > 0)
@@ -417,12 +440,19 @@ static int kmsg_lookup(Zygote *z, pid_t pid) {
 
 /* ---- classification ---- */
 
-static void classify(Zygote *z, ZAttempt *a, SbxResult *res, char *msg, size_t size) {
+static void classify(Zygote *z, ZAttempt *a, SbxResult *res, char *msg, size_t size)
+{
     SbxChildReport *rep = &z->reports[a - z->att];
     SbxExitInfo x = {
-        .status = a->status, .ru = a->ru, .wall_us = a->exit_at - a->t_start,
-        .cancelled = a->cancelled, .timed_out = a->timed_out, .overflow = a->overflow,
-        .stage = (SbxStage)rep->stage, .stage_err = rep->err, .syscall_nr = a->sigsys_nr,
+        .status = a->status,
+        .ru = a->ru,
+        .wall_us = a->exit_at - a->t_start,
+        .cancelled = a->cancelled,
+        .timed_out = a->timed_out,
+        .overflow = a->overflow,
+        .stage = (SbxStage)rep->stage,
+        .stage_err = rep->err,
+        .syscall_nr = a->sigsys_nr,
         .limits = &a->lim,
     };
     if (a->slot >= 0)
@@ -432,10 +462,11 @@ static void classify(Zygote *z, ZAttempt *a, SbxResult *res, char *msg, size_t s
     sbx_classify(&x, res, msg, size);
 }
 
-static void finish_attempt(Zygote *z, ZAttempt *a) {
+static void finish_attempt(Zygote *z, ZAttempt *a)
+{
     /* A KILL_PROCESS death may be named by kmsg a moment later. */
-    if (WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGSYS && a->sigsys_nr < 0 &&
-        kmsg_lookup(z, a->pid) < 0 && z->kmsg_fd >= 0) {
+    if (WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGSYS && a->sigsys_nr < 0 && kmsg_lookup(z, a->pid) < 0 &&
+        z->kmsg_fd >= 0) {
         if (a->kmsg_until == 0)
             a->kmsg_until = sbx_now_us() + KMSG_WAIT_US;
         if (sbx_now_us() < a->kmsg_until)
@@ -464,7 +495,8 @@ static void finish_attempt(Zygote *z, ZAttempt *a) {
 
 /* ---- children ---- */
 
-static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage *ru) {
+static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage *ru)
+{
     for (unsigned i = 0; i < z->n_att; i++) {
         ZAttempt *a = &z->att[i];
         if (!a->used || a->pid != pid || a->exited)
@@ -489,7 +521,8 @@ static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage 
     /* Orphaned grandchildren reparent to us (subreaper); nothing to do. */
 }
 
-static void on_sigchld(Zygote *z) {
+static void on_sigchld(Zygote *z)
+{
     struct signalfd_siginfo si;
     while (read(z->sigfd, &si, sizeof(si)) == sizeof(si))
         ;
@@ -503,7 +536,8 @@ static void on_sigchld(Zygote *z) {
     }
 }
 
-static void apply_defaults(SbxLimits *l) {
+static void apply_defaults(SbxLimits *l)
+{
     if (!l->pids)
         l->pids = SBX_DEFAULT_PIDS;
     if (!l->output_max_bytes)
@@ -516,7 +550,8 @@ static void apply_defaults(SbxLimits *l) {
         l->log_max_bytes = SBX_DEFAULT_LOG;
 }
 
-static int make_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX]) {
+static int make_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX])
+{
     for (int i = 0; i < _PIPE_MAX; i++) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -531,11 +566,11 @@ static int make_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX]) {
 
 /* v2: the child is born in its slot, which also avoids the cgroup.procs
  * write that stalls ~7 ms after idle (synchronize_rcu). */
-static pid_t fork_into(Zygote *z, ZAttempt *a) {
+static pid_t fork_into(Zygote *z, ZAttempt *a)
+{
     if (a->slot >= 0 && z->slots[a->slot].dir_fd >= 0) {
-        struct clone_args ca = {.flags = CLONE_INTO_CGROUP,
-                                .exit_signal = SIGCHLD,
-                                .cgroup = (uint64_t)z->slots[a->slot].dir_fd};
+        struct clone_args ca = {
+            .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)z->slots[a->slot].dir_fd};
         pid_t pid = (pid_t)syscall(__NR_clone3, &ca, sizeof(ca));
         if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
             return pid;
@@ -548,7 +583,8 @@ typedef struct SpawnFds {
     int input, rd[_PIPE_MAX], wr[_PIPE_MAX], ruleset, exec_fd, scratch;
 } SpawnFds;
 
-static void spawn_fds_close(SpawnFds *f) {
+static void spawn_fds_close(SpawnFds *f)
+{
     f->input = safe_close(f->input);
     for (int i = 0; i < _PIPE_MAX; i++) {
         f->rd[i] = safe_close(f->rd[i]);
@@ -559,7 +595,8 @@ static void spawn_fds_close(SpawnFds *f) {
     f->scratch = safe_close(f->scratch);
 }
 
-static int build_ruleset(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f) {
+static int build_ruleset(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
+{
     if (a->profile == SBX_PROFILE_COMPUTE || z->init.landlock_abi <= 0)
         return 0;
     int exec_files[2] = {z->loader_fd, -1};
@@ -572,29 +609,38 @@ static int build_ruleset(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f) {
     }
     f->scratch = open(a->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
     SbxLandlockPaths lp = {
-        .ro_fds = z->ro_fds, .n_ro = z->n_ro,
+        .ro_fds = z->ro_fds,
+        .n_ro = z->n_ro,
         .exec_tree_fds = z->exec_tree_fds,
         .n_exec_tree = a->profile == SBX_PROFILE_EXEC ? z->n_exec_tree : 0,
-        .exec_file_fds = exec_files, .n_exec_file = n_exec,
-        .devnull_fd = z->devnull, .scratch_fd = f->scratch,
+        .exec_file_fds = exec_files,
+        .n_exec_file = n_exec,
+        .devnull_fd = z->devnull,
+        .scratch_fd = f->scratch,
     };
     f->ruleset = sbx_landlock_ruleset(z->init.landlock_abi, &lp);
     return f->ruleset < 0 ? f->ruleset : 0;
 }
 
-static _Noreturn void run_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f) {
+static _Noreturn void run_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
+{
     const SbxZSlot *s = a->slot >= 0 ? &z->slots[a->slot] : NULL;
     bool v1 = s && s->version == 1;
     SbxChildPlan plan = {
         .join_fds = s ? s->join_fd : NULL,
         /* v2 children are born in the slot unless clone3 was unavailable */
-        .n_join_fds = !s ? 0 : v1 ? SBX_CG_UNIFIED : s->dir_fd >= 0 ? 0 : 1,
+        .n_join_fds = !s               ? 0
+                      : v1             ? SBX_CG_UNIFIED
+                      : s->dir_fd >= 0 ? 0
+                                       : 1,
         .mode = z->init.mode,
         .limits = &a->lim,
         .drop_ids = geteuid() == 0,
         .uid = z->init.uid,
         .gid = z->init.gid,
-        .fd_in = f->input, .fd_out = f->wr[PIPE_OUT], .fd_err = f->wr[PIPE_ERR],
+        .fd_in = f->input,
+        .fd_out = f->wr[PIPE_OUT],
+        .fd_err = f->wr[PIPE_ERR],
         .fd_prog = f->wr[PIPE_PROG],
         .ruleset_fd = f->ruleset,
         .envp = m->env,
@@ -611,7 +657,8 @@ static _Noreturn void run_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds
     sbx_child_run(&plan);
 }
 
-static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f) {
+static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
+{
     int r;
     if (a->profile != SBX_PROFILE_COMPUTE && (r = make_scratch(z, a)) < 0)
         return r;
@@ -627,14 +674,14 @@ static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f) {
     a->pid = pid;
     for (int i = 0; i < _PIPE_MAX; i++) {
         a->fd[i] = TAKE_FD(f->rd[i]);
-        struct epoll_event ev = {.events = EPOLLIN,
-                                 .data.u64 = EV_DATA(EV_PIPE, a - z->att, i)};
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_DATA(EV_PIPE, a - z->att, i)};
         epoll_ctl(z->ep, EPOLL_CTL_ADD, a->fd[i], &ev);
     }
     return 0;
 }
 
-static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why) {
+static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why)
+{
     if (find_attempt(z, m->id)) {
         *why = "sandbox: attempt id already running";
         return NULL;
@@ -653,20 +700,25 @@ static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why
         *why = "sandbox: no free slot in this zygote";
         return NULL;
     }
-    *a = (ZAttempt){.used = true, .id = m->id, .slot = slot, .fd = {-1, -1, -1},
-                    .lim = m->limits, .sigsys_nr = -1,
+    *a = (ZAttempt){.used = true,
+                    .id = m->id,
+                    .slot = slot,
+                    .fd = {-1, -1, -1},
+                    .lim = m->limits,
+                    .sigsys_nr = -1,
                     .profile = m->builtin >= 0 ? z->builtins[m->builtin].profile : m->profile};
     apply_defaults(&a->lim);
     z->running++;
     return a;
 }
 
-static void on_spawn(Zygote *z, SbxReader *r) {
+static void on_spawn(Zygote *z, SbxReader *r)
+{
     SbxSpawnMsg m;
     if (sbx_spawn_decode(r, &m) < 0 || z->n_fdq == 0)
         die(z, 2); /* the stream is out of step; the caller restarts us */
-    SpawnFds f = {.input = z->fdq[0], .rd = {-1, -1, -1}, .wr = {-1, -1, -1},
-                  .ruleset = -1, .exec_fd = -1, .scratch = -1};
+    SpawnFds f = {
+        .input = z->fdq[0], .rd = {-1, -1, -1}, .wr = {-1, -1, -1}, .ruleset = -1, .exec_fd = -1, .scratch = -1};
     memmove(z->fdq, z->fdq + 1, --z->n_fdq * sizeof(int));
     const char *why = NULL;
     ZAttempt *a = claim_attempt(z, &m, &why);
@@ -690,7 +742,8 @@ static void on_spawn(Zygote *z, SbxReader *r) {
     sbx_spawn_msg_done(&m);
 }
 
-static void on_cancel(Zygote *z, SbxReader *r) {
+static void on_cancel(Zygote *z, SbxReader *r)
+{
     ZAttempt *a = find_attempt(z, sbx_get_u64(r));
     if (!a || a->exited)
         return; /* already over: its DONE is on the way */
@@ -700,7 +753,8 @@ static void on_cancel(Zygote *z, SbxReader *r) {
 
 /* ---- the caller's socket ---- */
 
-static void take_fds(Zygote *z, struct msghdr *mh) {
+static void take_fds(Zygote *z, struct msghdr *mh)
+{
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -715,7 +769,8 @@ static void take_fds(Zygote *z, struct msghdr *mh) {
     }
 }
 
-static void on_frames(Zygote *z) {
+static void on_frames(Zygote *z)
+{
     size_t off = 0;
     for (;;) {
         SbxFrameType type;
@@ -737,7 +792,8 @@ static void on_frames(Zygote *z) {
     sbx_buf_consume(&z->in, off);
 }
 
-static void on_sock(Zygote *z, uint32_t events) {
+static void on_sock(Zygote *z, uint32_t events)
+{
     if (events & EPOLLOUT)
         flush_out(z);
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -747,8 +803,7 @@ static void on_sock(Zygote *z, uint32_t events) {
             die(z, 3);
         char cbuf[CMSG_SPACE(sizeof(int) * 8)];
         struct iovec iov = {.iov_base = z->in.data + z->in.len, .iov_len = z->in.cap - z->in.len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         ssize_t n = recvmsg(z->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
@@ -762,7 +817,8 @@ static void on_sock(Zygote *z, uint32_t events) {
 
 /* ---- timers ---- */
 
-static int next_timeout_ms(Zygote *z) {
+static int next_timeout_ms(Zygote *z)
+{
     uint64_t now = sbx_now_us(), next = UINT64_MAX;
     for (unsigned i = 0; i < z->n_att; i++) {
         ZAttempt *a = &z->att[i];
@@ -782,14 +838,14 @@ static int next_timeout_ms(Zygote *z) {
     return next <= now ? 0 : (int)MIN((next - now + 999) / 1000, 60000u);
 }
 
-static void on_timers(Zygote *z) {
+static void on_timers(Zygote *z)
+{
     uint64_t now = sbx_now_us();
     for (unsigned i = 0; i < z->n_att; i++) {
         ZAttempt *a = &z->att[i];
         if (!a->used)
             continue;
-        if (a->deadline && now >= a->deadline && !a->exited && !a->timed_out &&
-            !a->cancelled) {
+        if (a->deadline && now >= a->deadline && !a->exited && !a->timed_out && !a->cancelled) {
             a->timed_out = true;
             kill_attempt(z, a);
         }
@@ -801,7 +857,8 @@ static void on_timers(Zygote *z) {
 
 /* ---- setup and teardown ---- */
 
-static _Noreturn void die(Zygote *z, int code) {
+static _Noreturn void die(Zygote *z, int code)
+{
     for (unsigned i = 0; i < z->n_att; i++)
         if (z->att[i].used)
             kill_attempt(z, &z->att[i]);
@@ -818,7 +875,8 @@ static _Noreturn void die(Zygote *z, int code) {
     _exit(code);
 }
 
-static void open_paths(Zygote *z) {
+static void open_paths(Zygote *z)
+{
     static const char *const system_ro[] = {"/usr", "/lib", "/lib64", "/etc", "/bin"};
     static const char *const system_exec[] = {"/usr", "/bin", "/lib", "/lib64", "/sbin"};
     for (size_t i = 0; i < ELEMENTSOF(system_ro); i++) {
@@ -841,7 +899,8 @@ static void open_paths(Zygote *z) {
     z->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 }
 
-static int setup_slots(Zygote *z) {
+static int setup_slots(Zygote *z)
+{
     unsigned n = z->init.n_slots;
     if (z->init.mode != SBX_MODE_CGROUP)
         return 0;
@@ -850,8 +909,7 @@ static int setup_slots(Zygote *z) {
     if (!z->slots || !z->free_slots)
         return -ENOMEM;
     for (unsigned i = 0; i < n; i++) {
-        int r = sbx_zslot_open(&z->slots[i], z->init.cgroup_version, z->init.memsw,
-                               &z->init.slots[i]);
+        int r = sbx_zslot_open(&z->slots[i], z->init.cgroup_version, z->init.memsw, &z->init.slots[i]);
         if (r < 0)
             return r;
         put_slot(z, (int)i);
@@ -859,7 +917,8 @@ static int setup_slots(Zygote *z) {
     return 0;
 }
 
-static int setup_loop(Zygote *z) {
+static int setup_loop(Zygote *z)
+{
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -880,12 +939,12 @@ static int setup_loop(Zygote *z) {
     return 0;
 }
 
-static int setup(Zygote *z) {
+static int setup(Zygote *z)
+{
     z->n_att = z->init.max_children;
     z->att = calloc(z->n_att, sizeof(*z->att));
     z->reports_len = (z->n_att * sizeof(SbxChildReport) + 4095) & ~(size_t)4095;
-    z->reports = mmap(NULL, z->reports_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
+    z->reports = mmap(NULL, z->reports_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (!z->att || z->reports == MAP_FAILED)
         return -ENOMEM;
     for (unsigned i = 0; i < z->n_att; i++)
@@ -897,7 +956,8 @@ static int setup(Zygote *z) {
     return r < 0 ? r : setup_loop(z);
 }
 
-static void read_init(Zygote *z) {
+static void read_init(Zygote *z)
+{
     for (;;) {
         SbxFrameType type;
         SbxReader body;
@@ -924,7 +984,8 @@ static void read_init(Zygote *z) {
 /* Children are forks of this process: a libc function a child calls for
  * the first time is bound lazily in the child's copy of the GOT, again in
  * every child. Calling them once here, harmlessly, binds them for all. */
-static void warm_child_path(void) {
+static void warm_child_path(void)
+{
     struct rlimit rl;
     struct sigaction sa;
     sigset_t set;
@@ -948,7 +1009,8 @@ static void warm_child_path(void) {
         (void)setgroups((size_t)n, groups);
 }
 
-static void stdio_to_devnull(void) {
+static void stdio_to_devnull(void)
+{
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3; i++)
         if (fd != i)
@@ -957,11 +1019,17 @@ static void stdio_to_devnull(void) {
         close(fd);
 }
 
-_Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_builtins) {
+_Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_builtins)
+{
     static Zygote zz;
     Zygote *z = &zz;
-    *z = (Zygote){.sock = sock, .kmsg_fd = -1, .devnull = -1, .loader_fd = -1,
-                  .builtins = builtins, .n_builtins = n_builtins, .self = getpid()};
+    *z = (Zygote){.sock = sock,
+                  .kmsg_fd = -1,
+                  .devnull = -1,
+                  .loader_fd = -1,
+                  .builtins = builtins,
+                  .n_builtins = n_builtins,
+                  .self = getpid()};
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "flowd-zygote");
     /* Orphaned grandchildren come to us, so they are reaped (and their pids
@@ -996,8 +1064,7 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
          * is handled in the same round. */
         for (int i = 0; i < n; i++)
             if (evs[i].data.u64 >> 32 == EV_PIPE)
-                on_pipe(z, (unsigned)(evs[i].data.u64 & 0xffffffffu) >> 2,
-                        (int)(evs[i].data.u64 & 3));
+                on_pipe(z, (unsigned)(evs[i].data.u64 & 0xffffffffu) >> 2, (int)(evs[i].data.u64 & 3));
         for (int i = 0; i < n; i++) {
             if (evs[i].data.u64 >> 32 == EV_SIGNAL)
                 on_sigchld(z);

@@ -69,8 +69,8 @@ typedef struct SbxConfig {
     SbxMode mode;
     uid_t uid; /* children run as this uid/gid (default 65534) */
     gid_t gid;
-    unsigned zygotes;       /* fork servers; 0 = one per CPU, at most 4 */
-    unsigned max_children;  /* concurrent children over all zygotes */
+    unsigned zygotes;         /* fork servers; 0 = one per CPU, at most 4 */
+    unsigned max_children;    /* concurrent children over all zygotes */
     const char *scratch_root; /* per-attempt scratch dirs are made here */
     const char *cgroup_name;  /* slot parent, e.g. "flowd" (made under our own cgroup) */
     const SbxBuiltin *builtins;
@@ -96,9 +96,9 @@ typedef struct SbxLimits {
 } SbxLimits;
 
 typedef struct SbxRequest {
-    uint64_t id;            /* the caller's attempt id, echoed in events */
-    int builtin;            /* index into SbxConfig.builtins, or -1 to execve argv */
-    SbxProfile profile;     /* for argv; built-ins use their table entry */
+    uint64_t id;             /* the caller's attempt id, echoed in events */
+    int builtin;             /* index into SbxConfig.builtins, or -1 to execve argv */
+    SbxProfile profile;      /* for argv; built-ins use their table entry */
     const char *const *argv; /* argv[0] is an absolute path; NULL-terminated */
     const char *const *env;  /* "NAME=value", NULL-terminated; the whole environment */
     const char *input;       /* the bytes the child reads on fd 0 */
@@ -117,8 +117,8 @@ typedef struct SbxResult {
     SbxOutcome outcome;
     int exit_code;
     int signal;
-    char syscall[32];     /* for SBX_SANDBOX_VIOLATION, "" when unknown */
-    const char *output;   /* valid only during the callback */
+    char syscall[32];   /* for SBX_SANDBOX_VIOLATION, "" when unknown */
+    const char *output; /* valid only during the callback */
     size_t output_len;
     SbxUsage usage;
     /* What happened in words a user understands, e.g. "killed: memory limit

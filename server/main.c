@@ -110,8 +110,9 @@ static char *scratch_root(const Flowd *f)
         return NULL;
     }
     chmod(dir, 0711);
-    log_warn(NULL, "%s/scratch is not reachable by the sandbox uid %u (a directory above it is not searchable); "
-                   "node scratch directories go to %s instead",
+    log_warn(NULL,
+             "%s/scratch is not reachable by the sandbox uid %u (a directory above it is not searchable); "
+             "node scratch directories go to %s instead",
              f->cfg.data_dir, f->cfg.sandbox_uid, dir);
     return dir;
 }
@@ -170,8 +171,9 @@ static int setup_nodes(Flowd *f)
 
     _cleanup_free_ char *inside = f->cfg.plugin_dir ? xasprintf("%s/x", f->cfg.plugin_dir) : NULL;
     if (inside && !searchable_by(inside, f->cfg.sandbox_uid)) {
-        log_error(NULL, "FLOWD_PLUGIN_DIR=%s is not reachable by the sandbox uid %u: a directory on the way is not "
-                        "searchable by it; put the plugins where uid %u can read them (e.g. /usr/local/lib/flowd)",
+        log_error(NULL,
+                  "FLOWD_PLUGIN_DIR=%s is not reachable by the sandbox uid %u: a directory on the way is not "
+                  "searchable by it; put the plugins where uid %u can read them (e.g. /usr/local/lib/flowd)",
                   f->cfg.plugin_dir, f->cfg.sandbox_uid, f->cfg.sandbox_uid);
         return -EACCES;
     }
@@ -565,8 +567,9 @@ static int token_create(int argc, char **argv)
     int r = auth_token_create(file, flag(argc, argv, "--user"), flag(argc, argv, "--tenant"),
                               flag(argc, argv, "--role"), &token, err, sizeof(err));
     if (r < 0) {
-        fprintf(stderr, "flowd token create: %s\n  usage: flowd token create --user U --tenant T --role R "
-                        "[--tokens-file F]\n",
+        fprintf(stderr,
+                "flowd token create: %s\n  usage: flowd token create --user U --tenant T --role R "
+                "[--tokens-file F]\n",
                 err);
         return r == -EINVAL ? 2 : 1;
     }

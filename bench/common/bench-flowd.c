@@ -145,7 +145,4 @@ bool bench_run_ok(const BenchRun *r, size_t n, bool check_output, char *why, siz
     return false;
 }
 
-double bench_run_ms(const BenchRun *r)
-{
-    return (double)(r->terminal_ns - r->submit_ns) / 1e6;
-}
+double bench_run_ms(const BenchRun *r) { return (double)(r->terminal_ns - r->submit_ns) / 1e6; }

@@ -10,13 +10,13 @@
 #include <stdint.h>
 
 typedef struct BenchRun {
-    FcEventType terminal;     /* RUN_SUCCEEDED, ...; FC_EVENT_UNSPECIFIED if none came */
+    FcEventType terminal; /* RUN_SUCCEEDED, ...; FC_EVENT_UNSPECIFIED if none came */
     size_t events;
-    size_t nodes_succeeded;   /* NODE_SUCCEEDED events */
-    size_t nodes_sandboxed;   /* ... that carry sandbox usage (wall time, peak memory) */
-    size_t nodes_expected;    /* ... whose output contains the expected text */
-    uint64_t submit_ns;       /* client CLOCK_MONOTONIC before the call */
-    uint64_t terminal_ns;     /* ... when the terminal event arrived */
+    size_t nodes_succeeded;           /* NODE_SUCCEEDED events */
+    size_t nodes_sandboxed;           /* ... that carry sandbox usage (wall time, peak memory) */
+    size_t nodes_expected;            /* ... whose output contains the expected text */
+    uint64_t submit_ns;               /* client CLOCK_MONOTONIC before the call */
+    uint64_t terminal_ns;             /* ... when the terminal event arrived */
     uint64_t server_started_unix_ns;  /* RUN_STARTED's time */
     uint64_t server_finished_unix_ns; /* the terminal event's time */
     uint64_t node_wall_us_sum;        /* sum of usage.wall_us over the nodes */
@@ -28,7 +28,7 @@ typedef struct BenchRun {
      * NODE_SUCCEEDED. */
     uint64_t submit_real_ns, terminal_real_ns;
     uint64_t queued_unix_ns, first_node_started_unix_ns, last_node_done_unix_ns;
-    char failure[256];        /* the first failure message seen, "" if none */
+    char failure[256]; /* the first failure message seen, "" if none */
 } BenchRun;
 
 /* Connects to addr and waits up to 10 s for the health check to say
@@ -42,8 +42,7 @@ FcWorkflow *bench_flowd_workflow(const char *json);
  * output must contain to count in nodes_expected. Returns 0 when the stream
  * ended normally (whatever the run's outcome: check ret->terminal), or the
  * negative errno of the call. */
-int bench_flowd_execute(FcClient *c, const FcWorkflow *wf, const char *expect_output,
-                        BenchRun *ret);
+int bench_flowd_execute(FcClient *c, const FcWorkflow *wf, const char *expect_output, BenchRun *ret);
 
 /* True when the run succeeded with n nodes, every one sandboxed and (when
  * an expectation was given) with the expected output; otherwise writes why

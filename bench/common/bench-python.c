@@ -28,8 +28,8 @@ char *bench_python_chain_json(const char *name, size_t n, const char *code)
     for (size_t i = 0; i < n; i++) {
         char id[32], prev[32];
         snprintf(id, sizeof(id), "p%zu", i);
-        json_array_append_new(nodes, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "kind", "python", "config",
-                                               "code", code, "function", "main"));
+        json_array_append_new(nodes, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "kind", "python", "config", "code",
+                                               code, "function", "main"));
         if (i > 0) {
             snprintf(prev, sizeof(prev), "p%zu", i - 1);
             json_array_append_new(conns, json_pack("{s:s, s:s}", "from", prev, "to", id));
@@ -96,8 +96,8 @@ double bench_python_loop(size_t n, const char *flags, const char *script, const 
     return bench_python_loop_input(n, flags, script, NULL, expect, NULL);
 }
 
-double bench_python_loop_input(size_t n, const char *flags, const char *script, const char *input,
-                               const char *expect, double *ret_cpu_ms)
+double bench_python_loop_input(size_t n, const char *flags, const char *script, const char *input, const char *expect,
+                               double *ret_cpu_ms)
 {
     uint64_t cpu_us = 0;
     char *argv[8], flagbuf[64];
@@ -130,8 +130,10 @@ static char *node_code(int fib_n)
 {
     char *s = NULL;
 
-    if (asprintf(&s, "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n"
-                     "def main():\n    return fib(%d)\n", fib_n) < 0)
+    if (asprintf(&s,
+                 "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n"
+                 "def main():\n    return fib(%d)\n",
+                 fib_n) < 0)
         bench_die("out of memory");
     return s;
 }
@@ -143,8 +145,10 @@ static char *plain_script(int fib_n)
 {
     char *s = NULL;
 
-    if (asprintf(&s, "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n"
-                     "print('{\"result\": %%d}' %% fib(%d))\n", fib_n) < 0)
+    if (asprintf(&s,
+                 "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n"
+                 "print('{\"result\": %%d}' %% fib(%d))\n",
+                 fib_n) < 0)
         bench_die("out of memory");
     return s;
 }
@@ -203,8 +207,8 @@ static double pair_ratio(const PyRound *rs, int rounds, size_t subject, size_t b
     int n = 0;
 
     for (int k = 0; k + 1 < rounds && n < 32; k += 2) {
-        double f = *(const double *)((const char *)&rs[k] + subject) +
-                   *(const double *)((const char *)&rs[k + 1] + subject);
+        double f =
+            *(const double *)((const char *)&rs[k] + subject) + *(const double *)((const char *)&rs[k + 1] + subject);
         double b = *(const double *)((const char *)&rs[k] + base) + *(const double *)((const char *)&rs[k + 1] + base);
         v[n++] = f / b;
     }
@@ -246,10 +250,11 @@ int bench_python_main(int argc, char **argv, const BenchPythonSpec *s)
             flowd_round(c, wf, s, &rs[k]);
         }
         if (getenv("BENCH_VERBOSE"))
-            fprintf(stderr, "round %d (%s first): flowd %.1f ms (cpu %.1f, fastest node %.1f), "
-                    "baseline %.1f ms (cpu %.1f, fastest %.1f)\n", k, k % 2 ? "baseline" : "flowd",
-                    rs[k].flowd_ms, rs[k].flowd_cpu_ms, rs[k].flowd_fastest_ms, rs[k].base_ms, rs[k].base_cpu_ms,
-                    rs[k].base_fastest_ms);
+            fprintf(stderr,
+                    "round %d (%s first): flowd %.1f ms (cpu %.1f, fastest node %.1f), "
+                    "baseline %.1f ms (cpu %.1f, fastest %.1f)\n",
+                    k, k % 2 ? "baseline" : "flowd", rs[k].flowd_ms, rs[k].flowd_cpu_ms, rs[k].flowd_fastest_ms,
+                    rs[k].base_ms, rs[k].base_cpu_ms, rs[k].base_fastest_ms);
         if (s->plain_loop)
             rs[k].plain_ms = bench_python_loop(s->n_nodes, "", script, s->expect);
         if (s->runner_only)
@@ -262,9 +267,11 @@ int bench_python_main(int argc, char **argv, const BenchPythonSpec *s)
     double server = median_of(rs, rounds, offsetof(PyRound, server_ms));
     double ratio = pair_ratio(rs, rounds, offsetof(PyRound, flowd_ms), offsetof(PyRound, base_ms));
     char note[480], bname[160];
-    int len = snprintf(note, sizeof(note),
-                       "ratio: median over %d pairs of rounds (each order once); overhead %.2f ms/node; inside attempts (fork..reap, "
-                       "sum) %.0f ms, server span %.0f ms", rounds / 2, (f - b) / (double)s->n_nodes, inside, server);
+    int len = snprintf(
+        note, sizeof(note),
+        "ratio: median over %d pairs of rounds (each order once); overhead %.2f ms/node; inside attempts (fork..reap, "
+        "sum) %.0f ms, server span %.0f ms",
+        rounds / 2, (f - b) / (double)s->n_nodes, inside, server);
     /* Noise only ever adds time, so the fastest node and the fastest
      * baseline process compare the per-node cost with little of it. */
     double ff = rs[0].flowd_fastest_ms, bf = rs[0].base_fastest_ms;
@@ -298,7 +305,8 @@ int bench_python_main(int argc, char **argv, const BenchPythonSpec *s)
     char rname[96], rnote[200];
     double runner = median_of(rs, rounds, offsetof(PyRound, runner_ms));
     snprintf(rname, sizeof(rname), "%s_runner_only", s->figure);
-    snprintf(rnote, sizeof(rnote), "flowd's python runner in plain processes, no sandbox: "
+    snprintf(rnote, sizeof(rnote),
+             "flowd's python runner in plain processes, no sandbox: "
              "%.2f ms/node of the overhead; the rest (sandbox, engine, RPC) %.2f ms/node",
              (runner - b) / (double)s->n_nodes, (f - runner) / (double)s->n_nodes);
     BenchFigure rfig = {

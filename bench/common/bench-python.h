@@ -23,25 +23,23 @@ double bench_python_loop(size_t n, const char *flags, const char *script, const 
 
 /* The same with `input` written to each process's stdin (NULL: none);
  * ret_cpu_ms (may be NULL) gets the processes' user+system CPU time. */
-double bench_python_loop_input(size_t n, const char *flags, const char *script, const char *input,
-                               const char *expect, double *ret_cpu_ms);
-
-
+double bench_python_loop_input(size_t n, const char *flags, const char *script, const char *input, const char *expect,
+                               double *ret_cpu_ms);
 
 /* A python benchmark: a chain of n_nodes nodes each computing fib(fib_n),
  * through flowd and as a loop of plain processes, alternating rounds. */
 typedef struct BenchPythonSpec {
     const char *title;
-    const char *figure;   /* e.g. "python_chain_40_fib10" */
+    const char *figure; /* e.g. "python_chain_40_fib10" */
     size_t n_nodes;
     int fib_n;
-    const char *expect;   /* fib(fib_n) as text */
-    int rounds;           /* even: pairs of rounds, one of each order; --quick uses quick_rounds */
+    const char *expect; /* fib(fib_n) as text */
+    int rounds;         /* even: pairs of rounds, one of each order; --quick uses quick_rounds */
     int quick_rounds;
-    double max_ratio;     /* the target */
-    const char *target;   /* e.g. "ratio <= 1.1" */
-    bool plain_loop;      /* also time a loop of plain `python3 -c` (site imported) */
-    bool runner_only;     /* also time flowd's runner in plain processes */
+    double max_ratio;   /* the target */
+    const char *target; /* e.g. "ratio <= 1.1" */
+    bool plain_loop;    /* also time a loop of plain `python3 -c` (site imported) */
+    bool runner_only;   /* also time flowd's runner in plain processes */
 } BenchPythonSpec;
 
 int bench_python_main(int argc, char **argv, const BenchPythonSpec *spec);

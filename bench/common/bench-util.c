@@ -19,10 +19,7 @@ uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-double bench_now_ms(void)
-{
-    return (double)bench_now_ns() / 1e6;
-}
+double bench_now_ms(void) { return (double)bench_now_ns() / 1e6; }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -42,8 +39,7 @@ double bench_pct(double *v, size_t n, double p)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [--json PATH] [--addr HOST:PORT] [--quick] [options of this benchmark]\n",
-            prog);
+    fprintf(stderr, "usage: %s [--json PATH] [--addr HOST:PORT] [--quick] [options of this benchmark]\n", prog);
 }
 
 int bench_args(int argc, char **argv, BenchArgs *ret)
@@ -82,8 +78,8 @@ void bench_die(const char *fmt, ...)
 void bench_print_header(const char *title)
 {
     printf("\n== %s\n", title);
-    printf("%-34s %-10s %10s %10s %10s %7s  %-6s %s\n", "figure", "unit", "median", "p99", "baseline",
-           "ratio", "met", "target");
+    printf("%-34s %-10s %10s %10s %10s %7s  %-6s %s\n", "figure", "unit", "median", "p99", "baseline", "ratio", "met",
+           "target");
 }
 
 static void fmt_num(char *buf, size_t size, double v)
@@ -98,10 +94,7 @@ static void fmt_num(char *buf, size_t size, double v)
         snprintf(buf, size, "%.3f", v);
 }
 
-static const char *met_word(BenchMet m)
-{
-    return m == BENCH_MET_YES ? "met" : m == BENCH_MET_NO ? "MISSED" : "-";
-}
+static const char *met_word(BenchMet m) { return m == BENCH_MET_YES ? "met" : m == BENCH_MET_NO ? "MISSED" : "-"; }
 
 void bench_print(const BenchFigure *f)
 {
@@ -111,8 +104,8 @@ void bench_print(const BenchFigure *f)
     fmt_num(p99, sizeof(p99), f->p99);
     fmt_num(base, sizeof(base), f->baseline);
     fmt_num(ratio, sizeof(ratio), f->ratio);
-    printf("%-34s %-10s %10s %10s %10s %7s  %-6s %s\n", f->name, f->unit, med, p99, base, ratio,
-           met_word(f->met), f->target ? f->target : "");
+    printf("%-34s %-10s %10s %10s %10s %7s  %-6s %s\n", f->name, f->unit, med, p99, base, ratio, met_word(f->met),
+           f->target ? f->target : "");
     if (f->baseline_name)
         printf("%-34s   baseline: %s\n", "", f->baseline_name);
     if (f->note)

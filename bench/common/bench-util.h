@@ -29,8 +29,8 @@ typedef struct BenchFigure {
     double ratio;              /* NAN without a baseline */
     const char *target;        /* e.g. "ratio <= 1.3", NULL without one */
     BenchMet met;
-    size_t samples;            /* measurements behind the median */
-    const char *note;          /* one line of context for the table, or NULL */
+    size_t samples;   /* measurements behind the median */
+    const char *note; /* one line of context for the table, or NULL */
 } BenchFigure;
 
 /* CLOCK_MONOTONIC in nanoseconds / microseconds / milliseconds. */

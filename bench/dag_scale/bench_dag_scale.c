@@ -175,17 +175,29 @@ int main(int argc, char **argv)
         double p99 = bench_pct(v[k], nv[k], 0.99);
         snprintf(notes[k], sizeof(notes[k]), "%zu nodes, %zu connections; %.0f ns per node", sizes[k],
                  pb[k]->n_connections, med[k] * 1e6 / (double)sizes[k]);
-        BenchFigure f = {.name = names[k], .unit = "ms", .median = med[k], .p99 = p99, .baseline = NAN,
-                         .ratio = NAN, .samples = nv[k], .note = notes[k]};
+        BenchFigure f = {.name = names[k],
+                         .unit = "ms",
+                         .median = med[k],
+                         .p99 = p99,
+                         .baseline = NAN,
+                         .ratio = NAN,
+                         .samples = nv[k],
+                         .note = notes[k]};
         if (k == 2) {
             f.target = "< 1000 ms";
             f.met = med[k] < 1000.0 ? BENCH_MET_YES : BENCH_MET_NO;
         }
         bench_report(&a, &f);
     }
-    BenchFigure g = {.name = "dag_scale_growth_10k_100k", .unit = "x", .median = med[2] / med[1], .p99 = NAN,
-                     .baseline = NAN, .ratio = NAN, .target = "< 11x (10x the nodes)",
-                     .met = med[2] / med[1] < 11.0 ? BENCH_MET_YES : BENCH_MET_NO, .samples = nv[2],
+    BenchFigure g = {.name = "dag_scale_growth_10k_100k",
+                     .unit = "x",
+                     .median = med[2] / med[1],
+                     .p99 = NAN,
+                     .baseline = NAN,
+                     .ratio = NAN,
+                     .target = "< 11x (10x the nodes)",
+                     .met = med[2] / med[1] < 11.0 ? BENCH_MET_YES : BENCH_MET_NO,
+                     .samples = nv[2],
                      .note = "median(100k) / median(10k)"};
     bench_report(&a, &g);
     for (int k = 0; k < 3; k++) {

@@ -118,16 +118,13 @@ static Floor fl;
 /* Where the time of one ExecuteRun goes, from the events' server times
  * and the client's realtime clock (one machine, one clock). */
 enum { PH_ACCEPT, PH_SCHEDULE, PH_ATTEMPT, PH_FINISH, PH_DELIVER, _PH_MAX };
-static const char *const phase_names[_PH_MAX] = {
-    "submit->RUN_QUEUED", "RUN_QUEUED->NODE_STARTED", "NODE_STARTED->NODE_SUCCEEDED",
-    "NODE_SUCCEEDED->RUN_SUCCEEDED", "RUN_SUCCEEDED->client"};
+static const char *const phase_names[_PH_MAX] = {"submit->RUN_QUEUED", "RUN_QUEUED->NODE_STARTED",
+                                                 "NODE_STARTED->NODE_SUCCEEDED", "NODE_SUCCEEDED->RUN_SUCCEEDED",
+                                                 "RUN_SUCCEEDED->client"};
 static double *phases[_PH_MAX];
 static size_t n_phases, cap_phases;
 
-static double span_ms(uint64_t from, uint64_t to)
-{
-    return to >= from ? (double)(to - from) / 1e6 : 0.0;
-}
+static double span_ms(uint64_t from, uint64_t to) { return to >= from ? (double)(to - from) / 1e6 : 0.0; }
 
 static void record_phases(const BenchRun *r)
 {
@@ -224,14 +221,25 @@ static void latency_c1(const BenchArgs *a, int n)
         free(phases[k]);
     }
     cap_phases = 0;
-    BenchFigure echo = {.name = "grpc_echo_unary_c1", .unit = "ms", .median = e50, .p99 = e99,
-                        .baseline = NAN, .ratio = NAN, .samples = (size_t)n,
+    BenchFigure echo = {.name = "grpc_echo_unary_c1",
+                        .unit = "ms",
+                        .median = e50,
+                        .p99 = e99,
+                        .baseline = NAN,
+                        .ratio = NAN,
+                        .samples = (size_t)n,
                         .note = "the floor: bare C-core unary echo of a SubmitRunRequest of the same workflow"};
-    BenchFigure f = {.name = "grpc_execute_run_c1", .unit = "ms", .median = f50, .p99 = f99,
-                     .baseline = e50, .baseline_name = "bare gRPC C-core unary echo, p50",
-                     .ratio = f50 / e50, .target = "p50 <= 2 ms, p99 <= 10 ms",
+    BenchFigure f = {.name = "grpc_execute_run_c1",
+                     .unit = "ms",
+                     .median = f50,
+                     .p99 = f99,
+                     .baseline = e50,
+                     .baseline_name = "bare gRPC C-core unary echo, p50",
+                     .ratio = f50 / e50,
+                     .target = "p50 <= 2 ms, p99 <= 10 ms",
                      .met = f50 <= 2.0 && f99 <= 10.0 ? BENCH_MET_YES : BENCH_MET_NO,
-                     .samples = (size_t)n, .note = breakdown};
+                     .samples = (size_t)n,
+                     .note = breakdown};
     bench_report(a, &echo);
     bench_report(a, &f);
     free(fv);
@@ -253,15 +261,26 @@ static void rate_c32(const BenchArgs *a, long n_flowd, long n_echo, int rounds)
     size_t nl = (size_t)n_flowd * (size_t)rounds;
     double l50 = bench_pct(flat, nl, 0.5), l99 = bench_pct(flat, nl, 0.99);
     char note[160];
-    snprintf(note, sizeof(note), "%d rounds of %ld runs; latency under this load p50 %.1f ms, p99 %.1f ms",
-             rounds, n_flowd, l50, l99);
-    BenchFigure echo = {.name = "grpc_echo_unary_c32", .unit = "calls/s", .median = e, .p99 = NAN,
-                        .baseline = NAN, .ratio = NAN, .samples = (size_t)rounds,
+    snprintf(note, sizeof(note), "%d rounds of %ld runs; latency under this load p50 %.1f ms, p99 %.1f ms", rounds,
+             n_flowd, l50, l99);
+    BenchFigure echo = {.name = "grpc_echo_unary_c32",
+                        .unit = "calls/s",
+                        .median = e,
+                        .p99 = NAN,
+                        .baseline = NAN,
+                        .ratio = NAN,
+                        .samples = (size_t)rounds,
                         .note = "the floor at concurrency 32"};
-    BenchFigure fig = {.name = "grpc_execute_run_c32", .unit = "runs/s", .median = f, .p99 = NAN,
-                       .baseline = e, .baseline_name = "bare gRPC C-core unary echo, calls/s",
-                       .ratio = e / f, .target = ">= 1000 runs/s",
-                       .met = f >= 1000.0 ? BENCH_MET_YES : BENCH_MET_NO, .samples = (size_t)rounds,
+    BenchFigure fig = {.name = "grpc_execute_run_c32",
+                       .unit = "runs/s",
+                       .median = f,
+                       .p99 = NAN,
+                       .baseline = e,
+                       .baseline_name = "bare gRPC C-core unary echo, calls/s",
+                       .ratio = e / f,
+                       .target = ">= 1000 runs/s",
+                       .met = f >= 1000.0 ? BENCH_MET_YES : BENCH_MET_NO,
+                       .samples = (size_t)rounds,
                        .note = note};
     bench_report(a, &echo);
     bench_report(a, &fig);

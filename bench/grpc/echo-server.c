@@ -67,9 +67,8 @@ static void release(EchoCall *c)
 static void answer(EchoCall *c)
 {
     grpc_op close = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
-    grpc_op ops[3] = {{.op = GRPC_OP_SEND_INITIAL_METADATA},
-                      {.op = GRPC_OP_SEND_MESSAGE},
-                      {.op = GRPC_OP_SEND_STATUS_FROM_SERVER}};
+    grpc_op ops[3] = {
+        {.op = GRPC_OP_SEND_INITIAL_METADATA}, {.op = GRPC_OP_SEND_MESSAGE}, {.op = GRPC_OP_SEND_STATUS_FROM_SERVER}};
 
     atomic_store(&c->pending, 2);
     close.data.recv_close_on_server.cancelled = &c->cancelled;

@@ -34,13 +34,15 @@ extern char **environ;
 #define BLOCK 100
 #define INFLIGHT 8
 
-static uint64_t now_us(void) {
+static uint64_t now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int bi_noop(void) {
+static int bi_noop(void)
+{
     char b[256];
     while (read(0, b, sizeof(b)) > 0)
         ;
@@ -55,7 +57,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static uint64_t done_count, done_at_us, failures;
 
-static void on_event(const SbxEvent *ev, void *userdata) {
+static void on_event(const SbxEvent *ev, void *userdata)
+{
     (void)userdata;
     if (ev->type != SBX_EV_DONE)
         return;
@@ -63,8 +66,7 @@ static void on_event(const SbxEvent *ev, void *userdata) {
     pthread_mutex_lock(&mu);
     if (ev->result->outcome != SBX_OK || ev->result->output_len != 2) {
         if (failures++ < 3)
-            fprintf(stderr, "attempt failed: %s: %s\n", sbx_outcome_name(ev->result->outcome),
-                    ev->result->message);
+            fprintf(stderr, "attempt failed: %s: %s\n", sbx_outcome_name(ev->result->outcome), ev->result->message);
     }
     done_count++;
     done_at_us = t;
@@ -72,7 +74,8 @@ static void on_event(const SbxEvent *ev, void *userdata) {
     pthread_mutex_unlock(&mu);
 }
 
-static void wait_done(uint64_t count) {
+static void wait_done(uint64_t count)
+{
     pthread_mutex_lock(&mu);
     while (done_count < count)
         pthread_cond_wait(&cv, &mu);
@@ -81,14 +84,19 @@ static void wait_done(uint64_t count) {
 
 static uint64_t next_id = 1;
 
-static SbxRequest noop_request(void) {
+static SbxRequest noop_request(void)
+{
     static const char *const env[] = {NULL};
-    return (SbxRequest){.id = next_id++, .builtin = 0, .env = env, .input = "{}", .input_len = 2,
-                        .limits = {.memory_bytes = 64u << 20, .cpu_millis = 500, .pids = 16,
-                                   .timeout_ms = 10000}};
+    return (SbxRequest){.id = next_id++,
+                        .builtin = 0,
+                        .env = env,
+                        .input = "{}",
+                        .input_len = 2,
+                        .limits = {.memory_bytes = 64u << 20, .cpu_millis = 500, .pids = 16, .timeout_ms = 10000}};
 }
 
-static void spawn_retry(SbxPool *p, const SbxRequest *req) {
+static void spawn_retry(SbxPool *p, const SbxRequest *req)
+{
     int r;
     while ((r = sbx_spawn(p, req)) == -EAGAIN)
         usleep(50);
@@ -99,7 +107,8 @@ static void spawn_retry(SbxPool *p, const SbxRequest *req) {
 }
 
 /* One sandboxed noop, request to DONE callback. */
-static double pool_once(SbxPool *p) {
+static double pool_once(SbxPool *p)
+{
     SbxRequest req = noop_request();
     pthread_mutex_lock(&mu);
     uint64_t want = done_count + 1;
@@ -111,7 +120,8 @@ static double pool_once(SbxPool *p) {
 }
 
 /* The floor: what any fork-per-node design pays at least. */
-static double floor_once(void) {
+static double floor_once(void)
+{
     uint64_t t0 = now_us();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
@@ -133,12 +143,14 @@ static double floor_once(void) {
 
 /* ---- statistics and output ---- */
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static double pct(double *v, size_t n, double p) {
+static double pct(double *v, size_t n, double p)
+{
     qsort(v, n, sizeof(double), cmp_double);
     size_t i = (size_t)(p * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
@@ -149,7 +161,8 @@ typedef struct Figure {
     double median, p99, baseline, ratio;
 } Figure;
 
-static void emit_json(const char *path, const Figure *f, const char *extra) {
+static void emit_json(const char *path, const Figure *f, const char *extra)
+{
     if (!path)
         return;
     FILE *out = fopen(path, "a");
@@ -162,19 +175,20 @@ static void emit_json(const char *path, const Figure *f, const char *extra) {
     fprintf(out,
             "{\"name\": \"%s\", \"unit\": \"%s\", \"median\": %.1f, \"p99\": %.1f, "
             "\"baseline\": %.1f, \"ratio\": %.3f, \"nproc\": %ld, \"kernel\": \"%s\"%s}\n",
-            f->name, f->unit, f->median, f->p99, f->baseline, f->ratio,
-            sysconf(_SC_NPROCESSORS_ONLN), u.release, extra ? extra : "");
+            f->name, f->unit, f->median, f->p99, f->baseline, f->ratio, sysconf(_SC_NPROCESSORS_ONLN), u.release,
+            extra ? extra : "");
     fclose(out);
 }
 
-static void print_figure(const Figure *f) {
-    printf("%-34s %-10s %10.1f %10.1f %10.1f %8.3f\n", f->name, f->unit, f->median, f->p99,
-           f->baseline, f->ratio);
+static void print_figure(const Figure *f)
+{
+    printf("%-34s %-10s %10.1f %10.1f %10.1f %8.3f\n", f->name, f->unit, f->median, f->p99, f->baseline, f->ratio);
 }
 
 /* ---- the figures ---- */
 
-static Figure latency(SbxPool *p, int n, double *floor_median) {
+static Figure latency(SbxPool *p, int n, double *floor_median)
+{
     double *pool_v = calloc((size_t)n, sizeof(double));
     double *floor_v = calloc((size_t)n, sizeof(double));
     for (int i = 0; i < 200; i++) { /* warm up both paths and every slot */
@@ -193,15 +207,15 @@ static Figure latency(SbxPool *p, int n, double *floor_median) {
     double fl_med = pct(floor_v, (size_t)n, 0.5), fl_p99 = pct(floor_v, (size_t)n, 0.99);
     f.baseline = fl_med;
     f.ratio = f.median / fl_med;
-    printf("%-34s %-10s %10.1f %10.1f %10s %8s\n", "floor: fork+pipe+exit+waitpid", "us", fl_med,
-           fl_p99, "-", "-");
+    printf("%-34s %-10s %10.1f %10.1f %10s %8s\n", "floor: fork+pipe+exit+waitpid", "us", fl_med, fl_p99, "-", "-");
     *floor_median = fl_med;
     free(pool_v);
     free(floor_v);
     return f;
 }
 
-static double pool_rate(SbxPool *p, int n) {
+static double pool_rate(SbxPool *p, int n)
+{
     pthread_mutex_lock(&mu);
     uint64_t base = done_count;
     pthread_mutex_unlock(&mu);
@@ -217,7 +231,8 @@ static double pool_rate(SbxPool *p, int n) {
 }
 
 /* The floor loop in 2 processes at once: the best 2 vCPUs can do. */
-static double floor_rate(int n) {
+static double floor_rate(int n)
+{
     uint64_t t0 = now_us();
     pid_t w[2];
     for (int k = 0; k < 2; k++) {
@@ -233,7 +248,8 @@ static double floor_rate(int n) {
     return (double)n * 1e6 / (double)(now_us() - t0);
 }
 
-static Figure throughput(SbxPool *p, int n) {
+static Figure throughput(SbxPool *p, int n)
+{
     pool_rate(p, 500); /* warm-up */
     double pr[3], fr[3];
     for (int k = 0; k < 3; k++) { /* interleaved rounds; report the median */
@@ -248,7 +264,8 @@ static Figure throughput(SbxPool *p, int n) {
     return f;
 }
 
-static double python_spawn_once(void) {
+static double python_spawn_once(void)
+{
     char *argv[] = {"/usr/bin/python3", "-I", "-S", "-c", "pass", NULL};
     char *envp[] = {NULL};
     uint64_t t0 = now_us();
@@ -259,12 +276,18 @@ static double python_spawn_once(void) {
     return (double)(now_us() - t0);
 }
 
-static double python_pool_once(SbxPool *p) {
-    static const char *const argv[] = {"/usr/bin/python3", "-I", "-S", "-c",
-                                       "import sys; sys.stdout.write('{}')", NULL};
+static double python_pool_once(SbxPool *p)
+{
+    static const char *const argv[] = {
+        "/usr/bin/python3", "-I", "-S", "-c", "import sys; sys.stdout.write('{}')", NULL};
     static const char *const env[] = {NULL};
-    SbxRequest req = {.id = next_id++, .builtin = -1, .profile = SBX_PROFILE_INTERPRETER,
-                      .argv = argv, .env = env, .input = "{}", .input_len = 2,
+    SbxRequest req = {.id = next_id++,
+                      .builtin = -1,
+                      .profile = SBX_PROFILE_INTERPRETER,
+                      .argv = argv,
+                      .env = env,
+                      .input = "{}",
+                      .input_len = 2,
                       .limits = {.memory_bytes = 256u << 20, .pids = 16, .timeout_ms = 10000}};
     pthread_mutex_lock(&mu);
     uint64_t want = done_count + 1;
@@ -275,7 +298,8 @@ static double python_pool_once(SbxPool *p) {
     return (double)(done_at_us - t0);
 }
 
-static Figure python_latency(SbxPool *p, int n) {
+static Figure python_latency(SbxPool *p, int n)
+{
     double *pv = calloc((size_t)n, sizeof(double)), *sv = calloc((size_t)n, sizeof(double));
     for (int i = 0; i < 5; i++) {
         python_pool_once(p);
@@ -295,7 +319,8 @@ static Figure python_latency(SbxPool *p, int n) {
     return f;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     sbx_zygote_maybe_run(argc, argv, builtins, 1);
     const char *json = NULL;
     int n = 2000;
@@ -314,9 +339,13 @@ int main(int argc, char **argv) {
     }
     if (n < BLOCK)
         n = BLOCK;
-    SbxConfig cfg = {.mode = mode, .zygotes = 2, .max_children = INFLIGHT,
-                     .cgroup_name = "flowd-bench", .scratch_root = "/tmp/flowd-sbx-bench",
-                     .builtins = builtins, .n_builtins = 1};
+    SbxConfig cfg = {.mode = mode,
+                     .zygotes = 2,
+                     .max_children = INFLIGHT,
+                     .cgroup_name = "flowd-bench",
+                     .scratch_root = "/tmp/flowd-sbx-bench",
+                     .builtins = builtins,
+                     .n_builtins = 1};
     SbxPool *p = NULL;
     SbxError e = {0};
     if (sbx_pool_new(&cfg, &p, &e) < 0) {
@@ -326,11 +355,9 @@ int main(int argc, char **argv) {
     sbx_pool_start(p, on_event, NULL);
     SbxInfo info;
     sbx_pool_info(p, &info);
-    printf("sandbox: mode %s, cgroup v%d, landlock %s, %u zygotes, %u slots, n=%d\n\n",
-           sbx_mode_name(info.mode), info.cgroup_version, info.landlock ? "yes" : "no",
-           info.zygotes, info.slots, n);
-    printf("%-34s %-10s %10s %10s %10s %8s\n", "figure", "unit", "median", "p99", "baseline",
-           "ratio");
+    printf("sandbox: mode %s, cgroup v%d, landlock %s, %u zygotes, %u slots, n=%d\n\n", sbx_mode_name(info.mode),
+           info.cgroup_version, info.landlock ? "yes" : "no", info.zygotes, info.slots, n);
+    printf("%-34s %-10s %10s %10s %10s %8s\n", "figure", "unit", "median", "p99", "baseline", "ratio");
     double floor_med;
     Figure lat = latency(p, n, &floor_med);
     print_figure(&lat);
@@ -339,7 +366,8 @@ int main(int argc, char **argv) {
     Figure py = python_latency(p, 40);
     print_figure(&py);
     printf("\nnoop attempt / floor = %.2f (target <= 1.3); throughput %.0f attempts/s "
-           "(target >= 5000)\n", lat.ratio, thr.median);
+           "(target >= 5000)\n",
+           lat.ratio, thr.median);
     char extra[64];
     snprintf(extra, sizeof(extra), ", \"mode\": \"%s\"", sbx_mode_name(info.mode));
     emit_json(json, &lat, extra);

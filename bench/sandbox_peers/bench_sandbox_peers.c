@@ -31,10 +31,7 @@
 
 extern char **environ;
 
-static int bi_unused(void)
-{
-    return 0;
-}
+static int bi_unused(void) { return 0; }
 
 static const SbxBuiltin builtins[] = {{"unused", bi_unused, SBX_PROFILE_COMPUTE}};
 
@@ -66,8 +63,13 @@ static double flowd_once(SbxPool *p)
     static const char *const argv[] = {"/bin/true", NULL};
     static const char *const env[] = {NULL};
     static uint64_t next_id = 1;
-    SbxRequest req = {.id = next_id++, .builtin = -1, .profile = SBX_PROFILE_EXEC, .argv = argv, .env = env,
-                      .input = "", .input_len = 0,
+    SbxRequest req = {.id = next_id++,
+                      .builtin = -1,
+                      .profile = SBX_PROFILE_EXEC,
+                      .argv = argv,
+                      .env = env,
+                      .input = "",
+                      .input_len = 0,
                       .limits = {.memory_bytes = 64u << 20, .cpu_millis = 1000, .pids = 16, .timeout_ms = 10000}};
     int r;
 
@@ -114,14 +116,14 @@ static double spawn_once(char *const argv[])
 }
 
 static char *floor_argv[] = {"/bin/true", NULL};
-static char *bwrap_argv[] = {"/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-                             "/bin/true", NULL};
+static char *bwrap_argv[] = {
+    "/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true", NULL};
 static char *firejail_argv[] = {"/usr/bin/firejail", "--quiet", "/bin/true", NULL};
 
 typedef struct Subject {
     const char *name;
-    char **argv;       /* NULL: flowd's attempt */
-    int every;         /* measured every N-th round (slow tools) */
+    char **argv; /* NULL: flowd's attempt */
+    int every;   /* measured every N-th round (slow tools) */
     bool present;
     double *v;
     size_t n;
@@ -137,8 +139,13 @@ int main(int argc, char **argv)
         return 2;
     if (i < argc)
         bench_die("unknown option %s", argv[i]);
-    SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 1, .max_children = 2, .cgroup_name = "flowd-bench-peers",
-                     .scratch_root = "/tmp/flowd-bench-peers", .builtins = builtins, .n_builtins = 1};
+    SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
+                     .zygotes = 1,
+                     .max_children = 2,
+                     .cgroup_name = "flowd-bench-peers",
+                     .scratch_root = "/tmp/flowd-bench-peers",
+                     .builtins = builtins,
+                     .n_builtins = 1};
     SbxPool *p = NULL;
     SbxError e = {0};
     if (mkdir("/tmp/flowd-bench-peers", 0711) < 0 && errno != EEXIST)
@@ -171,18 +178,31 @@ int main(int argc, char **argv)
         med[k] = bench_pct(s[k].v, s[k].n, 0.5);
         p99[k] = bench_pct(s[k].v, s[k].n, 0.99);
     }
-    BenchFigure flowd = {.name = s[0].name, .unit = "us", .median = med[0], .p99 = p99[0], .baseline = med[1],
-                         .baseline_name = "posix_spawn + waitpid of /bin/true, unconfined", .ratio = med[0] / med[1],
-                         .target = "reported", .samples = s[0].n,
+    BenchFigure flowd = {.name = s[0].name,
+                         .unit = "us",
+                         .median = med[0],
+                         .p99 = p99[0],
+                         .baseline = med[1],
+                         .baseline_name = "posix_spawn + waitpid of /bin/true, unconfined",
+                         .ratio = med[0] / med[1],
+                         .target = "reported",
+                         .samples = s[0].n,
                          .note = "exec-profile attempt: cgroup slot, uid 65534, rlimits, Landlock, seccomp, execve"};
     bench_report(&a, &flowd);
     static const char *const notes[4] = {
         NULL, NULL, "bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true: namespaces only",
         "firejail --quiet /bin/true, default profile: namespaces, seccomp, caps dropped"};
     for (size_t k = 2; k < ns; k++) {
-        BenchFigure f = {.name = s[k].name, .unit = "us", .median = med[k], .p99 = p99[k], .baseline = med[0],
-                         .baseline_name = "flowd's exec attempt of /bin/true", .ratio = med[k] / med[0],
-                         .target = "reported", .samples = s[k].n, .note = notes[k]};
+        BenchFigure f = {.name = s[k].name,
+                         .unit = "us",
+                         .median = med[k],
+                         .p99 = p99[k],
+                         .baseline = med[0],
+                         .baseline_name = "flowd's exec attempt of /bin/true",
+                         .ratio = med[k] / med[0],
+                         .target = "reported",
+                         .samples = s[k].n,
+                         .note = notes[k]};
         if (!s[k].present) {
             printf("%-32s not installed (%s); apt-get install -y %s\n", s[k].name, s[k].argv[0],
                    k == 2 ? "bubblewrap" : "firejail");

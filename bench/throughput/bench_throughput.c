@@ -84,8 +84,10 @@ int main(int argc, char **argv)
     double med_span = bench_pct(span, (size_t)runs, 0.5);
     double worst = bench_pct(rate, (size_t)runs, 0.0);
     double med = bench_pct(rate, (size_t)runs, 0.5);
-    snprintf(note, sizeof(note), "%d runs of %zu nodes, all succeeded in sandboxes; worst %.0f nodes/s; "
-             "server span %.0f ms", runs, n, worst, med_span);
+    snprintf(note, sizeof(note),
+             "%d runs of %zu nodes, all succeeded in sandboxes; worst %.0f nodes/s; "
+             "server span %.0f ms",
+             runs, n, worst, med_span);
     BenchFigure f = {
         .name = "throughput_noop_5000",
         .unit = "nodes/s",

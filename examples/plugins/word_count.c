@@ -114,14 +114,16 @@ static int run(const FlowdNodeRequest *req, FlowdNodeOutput *out)
     json_t *inputs = json_loadb(req->inputs_json, req->inputs_len, 0, &jerr);
     json_int_t top = json_integer_value(json_object_get(config, "top"));
     json_int_t min_len = json_integer_value(json_object_get(config, "min_length"));
-    Counts c = {.freq = json_object(), .lowercase = !json_is_false(json_object_get(config, "lowercase")),
+    Counts c = {.freq = json_object(),
+                .lowercase = !json_is_false(json_object_get(config, "lowercase")),
                 .min_length = min_len > 0 ? (size_t)min_len : 1};
     int rc = collect(&c, inputs, out);
 
     if (rc == 0) {
-        json_t *res = json_pack("{s:I,s:I,s:I,s:I,s:o}", "words", (json_int_t)c.words, "unique",
-                                (json_int_t)json_object_size(c.freq), "lines", (json_int_t)c.lines, "chars",
-                                (json_int_t)c.chars, "top", top_words(c.freq, top > 0 && top <= 1000 ? (size_t)top : 5));
+        json_t *res =
+            json_pack("{s:I,s:I,s:I,s:I,s:o}", "words", (json_int_t)c.words, "unique",
+                      (json_int_t)json_object_size(c.freq), "lines", (json_int_t)c.lines, "chars", (json_int_t)c.chars,
+                      "top", top_words(c.freq, top > 0 && top <= 1000 ? (size_t)top : 5));
         char *text = json_dumps(res, JSON_COMPACT);
         rc = text && out->write(out, text, strlen(text)) == 0 ? 0 : -1;
         free(text);
@@ -143,7 +145,4 @@ static const FlowdNodeV1 word_count = {
     .run = run,
 };
 
-const FlowdNodeV1 *flowd_node_v1(void)
-{
-    return &word_count;
-}
+const FlowdNodeV1 *flowd_node_v1(void) { return &word_count; }

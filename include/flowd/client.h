@@ -296,11 +296,9 @@ typedef struct FcWorkflow FcWorkflow;
  * errors with line and column, type errors and unknown keys with a path).
  * Other negative errnos (-ENOENT, ...) mean the file could not be read; err
  * says which. `path` "-" reads standard input. */
-int fc_workflow_load_file(const char *path, FcDiagnostics *diags, FcWorkflow **ret,
-                          FcError *err);
+int fc_workflow_load_file(const char *path, FcDiagnostics *diags, FcWorkflow **ret, FcError *err);
 /* The same from a string in memory (`len` bytes, need not be NUL-terminated). */
-int fc_workflow_load_string(const char *json, size_t len, FcDiagnostics *diags,
-                            FcWorkflow **ret, FcError *err);
+int fc_workflow_load_string(const char *json, size_t len, FcDiagnostics *diags, FcWorkflow **ret, FcError *err);
 FcWorkflow *fc_workflow_free(FcWorkflow *wf);
 
 const char *fc_workflow_name(const FcWorkflow *wf);
@@ -318,10 +316,9 @@ int fc_workflow_topo_order(const FcWorkflow *wf, const char ***ret_ids, size_t *
  * JSON objects. With `wf`, keys naming no node are reported too. Returns the
  * document in compact form in *ret_json (free() it); -EINVAL with *diags
  * filled when invalid. "-" reads standard input. */
-int fc_inputs_load_file(const char *path, const FcWorkflow *wf, FcDiagnostics *diags,
-                        char **ret_json, FcError *err);
-int fc_inputs_load_string(const char *json, size_t len, const FcWorkflow *wf,
-                          FcDiagnostics *diags, char **ret_json, FcError *err);
+int fc_inputs_load_file(const char *path, const FcWorkflow *wf, FcDiagnostics *diags, char **ret_json, FcError *err);
+int fc_inputs_load_string(const char *json, size_t len, const FcWorkflow *wf, FcDiagnostics *diags, char **ret_json,
+                          FcError *err);
 
 /* ---- connecting --------------------------------------------------------------- */
 
@@ -353,8 +350,7 @@ const char *fc_client_address(const FcClient *client);
 
 /* ValidateWorkflow. *ret_valid says the verdict; the diagnostics are appended
  * to *diags (may be NULL). */
-int fc_validate(FcClient *client, const FcWorkflow *wf, FcDiagnostics *diags, bool *ret_valid,
-                FcError *err);
+int fc_validate(FcClient *client, const FcWorkflow *wf, FcDiagnostics *diags, bool *ret_valid, FcError *err);
 
 typedef struct FcSubmitOptions {
     const char *inputs_json; /* from fc_inputs_load_*, or NULL */
@@ -364,8 +360,8 @@ typedef struct FcSubmitOptions {
 } FcSubmitOptions;
 
 /* SubmitRun: returns once the run is durable. *ret_run_id must be free()d. */
-int fc_submit(FcClient *client, const FcWorkflow *wf, const FcSubmitOptions *opts,
-              char **ret_run_id, bool *ret_deduplicated, FcError *err);
+int fc_submit(FcClient *client, const FcWorkflow *wf, const FcSubmitOptions *opts, char **ret_run_id,
+              bool *ret_deduplicated, FcError *err);
 
 /* What a streaming call reports to. on_event gets every event in order;
  * on_idle (optional) is called about every tick_ms (0: 100 ms) while no event
@@ -383,12 +379,11 @@ typedef struct FcStreamHandlers {
 /* ExecuteRun: submits and follows the run to its terminal event. Returns 0
  * when the stream ended normally, whatever the run's outcome (the terminal
  * event says it). */
-int fc_execute(FcClient *client, const FcWorkflow *wf, const FcSubmitOptions *opts,
-               const FcStreamHandlers *handlers, FcError *err);
+int fc_execute(FcClient *client, const FcWorkflow *wf, const FcSubmitOptions *opts, const FcStreamHandlers *handlers,
+               FcError *err);
 
 /* WatchRun: the events with seq > after_seq, then live ones to the end. */
-int fc_watch(FcClient *client, const char *run_id, uint64_t after_seq,
-             const FcStreamHandlers *handlers, FcError *err);
+int fc_watch(FcClient *client, const char *run_id, uint64_t after_seq, const FcStreamHandlers *handlers, FcError *err);
 
 int fc_get_run(FcClient *client, const char *run_id, FcRun **ret, FcError *err);
 
@@ -400,11 +395,10 @@ typedef struct FcListOptions {
 
 int fc_list_runs(FcClient *client, const FcListOptions *opts, FcRunPage **ret, FcError *err);
 
-int fc_cancel_run(FcClient *client, const char *run_id, const char *reason, FcRun **ret,
-                  FcError *err);
+int fc_cancel_run(FcClient *client, const char *run_id, const char *reason, FcRun **ret, FcError *err);
 
-int fc_list_dead_letters(FcClient *client, uint32_t page_size, const char *page_token,
-                         FcDeadLetterPage **ret, FcError *err);
+int fc_list_dead_letters(FcClient *client, uint32_t page_size, const char *page_token, FcDeadLetterPage **ret,
+                         FcError *err);
 
 /* RetryDeadLetter: *ret_run_id (free() it) is the new run. */
 int fc_retry_dead_letter(FcClient *client, const char *id, char **ret_run_id, FcError *err);

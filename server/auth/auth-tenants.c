@@ -31,8 +31,7 @@ static int parse_quota(const json_t *obj, AuthQuota *q, const char *tenant, char
     const char *key;
     json_t *val;
 
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    json_object_foreach ((json_t *)obj, key, val) {
         if (strcmp(key, "secrets") == 0)
             continue;
         size_t k = 0;
@@ -60,8 +59,7 @@ static int parse_secrets(const json_t *list, AuthTenant *t, char *err, size_t si
         return -EINVAL;
     }
     t->secrets = xcalloc(json_array_size(list), sizeof(char *));
-    json_array_foreach(list, i, s)
-    {
+    json_array_foreach (list, i, s) {
         if (!json_is_string(s)) {
             snprintf(err, size, "tenant \"%s\": secrets[%zu] is not a name", t->name, i);
             return -EINVAL;
@@ -91,8 +89,7 @@ int auth_load_tenants(Auth *a, const char *path, char *err, size_t size)
     }
     a->have_tenants_file = true;
     a->tenants = xcalloc(json_object_size(tenants), sizeof(AuthTenant));
-    json_object_foreach((json_t *)tenants, name, val)
-    {
+    json_object_foreach ((json_t *)tenants, name, val) {
         AuthTenant *t = &a->tenants[a->n_tenants++];
         t->name = xstrdup(name);
         if (!json_is_object(val)) {

@@ -49,8 +49,7 @@ static int parse_roles(const json_t *roles, unsigned *ret)
     *ret = 0;
     if (!json_is_array(roles) || json_array_size(roles) == 0)
         return -EINVAL;
-    json_array_foreach(roles, i, r)
-    {
+    json_array_foreach (roles, i, r) {
         if (!json_is_string(r) || auth_role_from_name(json_string_value(r), &role) < 0)
             return -EINVAL;
         *ret |= 1u << role;

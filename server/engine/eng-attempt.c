@@ -67,8 +67,11 @@ static void on_progress(Engine *e, EngRun *r, uint32_t ni, const char *line)
         double f = json_number_value(p);
         f = f < 0 ? 0 : f > 1 ? 1 : f;
         eng_emit(e, r,
-                 &(EngEventArgs){.type = EV(NODE_PROGRESS), .node = (int)ni, .attempt = r->ns[ni].attempts,
-                                 .progress = f, .message = json_is_string(msg) ? json_string_value(msg) : NULL});
+                 &(EngEventArgs){.type = EV(NODE_PROGRESS),
+                                 .node = (int)ni,
+                                 .attempt = r->ns[ni].attempts,
+                                 .progress = f,
+                                 .message = json_is_string(msg) ? json_string_value(msg) : NULL});
     }
     json_decref(v);
 }
@@ -76,8 +79,7 @@ static void on_progress(Engine *e, EngRun *r, uint32_t ni, const char *line)
 static void on_log(Engine *e, EngRun *r, uint32_t ni, char *line)
 {
     EngNodeState *ns = &r->ns[ni];
-    eng_emit(e, r,
-             &(EngEventArgs){.type = EV(NODE_LOG), .node = (int)ni, .attempt = ns->attempts, .message = line});
+    eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_LOG), .node = (int)ni, .attempt = ns->attempts, .message = line});
     free(ns->last_log);
     ns->last_log = xstrdup(line);
 }
@@ -108,7 +110,7 @@ static bool node_error(const char *output, EngFailure *f)
         json_decref(v);
         return false;
     }
-    int kind = strcmp(type, "InvalidOutput") == 0 ? FK(INVALID_OUTPUT)
+    int kind = strcmp(type, "InvalidOutput") == 0  ? FK(INVALID_OUTPUT)
                : strcmp(type, "InvalidInput") == 0 ? FK(INVALID_INPUT)
                                                    : FK(NONZERO_EXIT);
     if (line > 0)
@@ -174,7 +176,8 @@ static void succeed(Engine *e, EngRun *r, uint32_t ni, json_t *out, char *text, 
 
 static void add_usage(SbxUsage *acc, const SbxUsage *u)
 {
-    acc->peak_memory_bytes = u->peak_memory_bytes > acc->peak_memory_bytes ? u->peak_memory_bytes : acc->peak_memory_bytes;
+    acc->peak_memory_bytes =
+        u->peak_memory_bytes > acc->peak_memory_bytes ? u->peak_memory_bytes : acc->peak_memory_bytes;
     acc->cpu_user_us += u->cpu_user_us;
     acc->cpu_system_us += u->cpu_system_us;
     acc->wall_us += u->wall_us;
@@ -195,8 +198,12 @@ static void on_chunk_done(Engine *e, EngRun *r, uint32_t ni, uint32_t c, json_t 
         b->done++;
         char msg[64];
         snprintf(msg, sizeof(msg), "chunk %u of %u done", c + 1, b->n);
-        eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_PROGRESS), .node = (int)ni, .attempt = ns->attempts,
-                                       .progress = (double)b->done / b->n, .message = msg});
+        eng_emit(e, r,
+                 &(EngEventArgs){.type = EV(NODE_PROGRESS),
+                                 .node = (int)ni,
+                                 .attempt = ns->attempts,
+                                 .progress = (double)b->done / b->n,
+                                 .message = msg});
     } else {
         json_decref(out);
         if (!b->failed && f->kind) {

@@ -11,8 +11,8 @@ int eng_batch_split(const EngNode *n, const json_t *inputs, EngBatch **ret, char
     const json_t *items = json_object_get(inputs, n->batch_input);
 
     if (!json_is_array(items)) {
-        *ret_err = xasprintf("batch.input names \"%s\", but the node's inputs have no array under that key",
-                             n->batch_input);
+        *ret_err =
+            xasprintf("batch.input names \"%s\", but the node's inputs have no array under that key", n->batch_input);
         return -EINVAL;
     }
     size_t total = json_array_size(items), size = n->batch_size;
@@ -70,12 +70,15 @@ json_t *eng_batch_combine(const EngBatch *b)
     for (uint32_t c = 0; c < b->n; c++) {
         const char *key;
         json_t *v;
-        json_object_foreach(b->outputs[c], key, v) combine_value(acc, key, v);
+        json_object_foreach (b->outputs[c], key, v)
+            combine_value(acc, key, v);
     }
     for (uint32_t c = 0; c < b->n; c++) {
         const char *key;
         json_t *v;
-        json_object_foreach(b->inputs[c], key, v) if (json_is_array(v)) items += json_array_size(v);
+        json_object_foreach (b->inputs[c], key, v)
+            if (json_is_array(v))
+                items += json_array_size(v);
     }
     json_object_set_new(acc, "batch", json_pack("{s:i,s:I}", "chunks", (int)b->n, "items", (json_int_t)items));
     return acc;

@@ -63,8 +63,8 @@ bool eng_circuit_admit(Engine *e, EngRun *r, uint32_t ni, char **ret_msg)
     if (c->state == CIRCUIT_OPEN && now - c->opened_mono >= cooldown_ns(e) && !c->trial_running) {
         c->state = CIRCUIT_HALF_OPEN;
         met_circuit_state(c->key, MET_CIRCUIT_HALF_OPEN);
-        log_info(&(LogCtx){.run = r->id, .node = n->id, .tenant = r->tenant},
-                 "circuit %s half-open: one trial attempt", n->circuit);
+        log_info(&(LogCtx){.run = r->id, .node = n->id, .tenant = r->tenant}, "circuit %s half-open: one trial attempt",
+                 n->circuit);
     }
     if (c->state == CIRCUIT_HALF_OPEN && !c->trial_running) {
         c->trial_running = true;

@@ -48,8 +48,7 @@ static char *key_list(const json_t *obj)
 
     if (!json_is_object(obj))
         return xstrdup("it is not an object");
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    json_object_foreach ((json_t *)obj, key, val) {
         if (n++ == 10) {
             sb_puts(&b, ", ...");
             break;
@@ -69,17 +68,18 @@ static int apply_conn(const EngWorkflow *wf, const EngConn *c, const json_t *src
     json_t *val;
 
     if (c->n_maps == 0) {
-        json_object_foreach((json_t *)src, key, val) json_object_set(in, key, val);
+        json_object_foreach ((json_t *)src, key, val)
+            json_object_set(in, key, val);
         return 0;
     }
     for (size_t m = 0; m < c->n_maps; m++) {
         json_t *v = eng_path_get(src, c->maps[m].src_path);
         if (!v) {
             _cleanup_free_ char *keys = key_list(src);
-            *ret_err = xasprintf("connection %s -> %s: the output of \"%s\" has no \"%s\" (%s); fix the mapping or "
-                                 "the upstream node",
-                                 wf->nodes[c->from].id, wf->nodes[c->to].id, wf->nodes[c->from].id,
-                                 c->maps[m].src_path, keys);
+            *ret_err =
+                xasprintf("connection %s -> %s: the output of \"%s\" has no \"%s\" (%s); fix the mapping or "
+                          "the upstream node",
+                          wf->nodes[c->from].id, wf->nodes[c->to].id, wf->nodes[c->from].id, c->maps[m].src_path, keys);
             return -ENOENT;
         }
         json_object_set(in, c->maps[m].dst_key, v);
@@ -121,8 +121,7 @@ void eng_check_run_inputs(const EngWorkflow *wf, const json_t *inputs, Diags *d)
         diags_add(d, "inputs", "must be a JSON object keyed by node id");
         return;
     }
-    json_object_foreach((json_t *)inputs, key, val)
-    {
+    json_object_foreach ((json_t *)inputs, key, val) {
         snprintf(path, sizeof(path), "inputs.%.128s", key);
         if (eng_workflow_find(wf, key) < 0)
             diags_add(d, path, "there is no node \"%.64s\" in the workflow; run inputs are keyed by node id", key);

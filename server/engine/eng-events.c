@@ -79,10 +79,7 @@ static void fill_event_failure(Flowd__V1__Failure *pb, const EngFailure *f)
     pb->syscall = (char *)f->syscall;
 }
 
-char *eng_scrub(const Engine *e, const char *s)
-{
-    return e->cfg.scrub && s ? e->cfg.scrub(s) : NULL;
-}
+char *eng_scrub(const Engine *e, const char *s) { return e->cfg.scrub && s ? e->cfg.scrub(s) : NULL; }
 
 void eng_event_append(Engine *e, EngRun *r, const EngEventArgs *a)
 {

@@ -41,35 +41,35 @@ typedef struct EngBatch {
     json_t **inputs;  /* per chunk */
     json_t **outputs; /* per chunk, NULL until done */
     uint32_t n;
-    uint32_t next;    /* next chunk to start */
+    uint32_t next; /* next chunk to start */
     uint32_t running;
     uint32_t done;
-    bool failed;      /* a chunk failed: start no more, cancel the rest */
+    bool failed; /* a chunk failed: start no more, cancel the rest */
     EngFailure failure;
-    SbxUsage usage;   /* summed over chunks */
+    SbxUsage usage; /* summed over chunks */
     uint64_t *attempt_ids;
 } EngBatch;
 
 typedef struct EngNodeState {
     uint8_t status;
-    bool queued;        /* in the run's ready queue */
-    bool waiting;       /* waiting for a retry timer */
-    bool dirty;         /* needs a store write */
-    bool fallback;      /* output is the fallback */
+    bool queued;   /* in the run's ready queue */
+    bool waiting;  /* waiting for a retry timer */
+    bool dirty;    /* needs a store write */
+    bool fallback; /* output is the fallback */
     uint32_t attempts;
     uint32_t deps_left; /* incoming connections not yet resolved */
     uint32_t live_in;   /* incoming connections resolved live */
     json_t *output;
     char *output_text; /* the output as the node wrote it, shown to users */
-    json_t *inputs; /* of the last attempt, for dead letters */
-    char *last_log; /* the last stderr line, for failure messages */
+    json_t *inputs;    /* of the last attempt, for dead letters */
+    char *last_log;    /* the last stderr line, for failure messages */
     EngFailure failure;
     SbxUsage usage;
-    uint64_t attempt_id; /* while running */
+    uint64_t attempt_id;       /* while running */
     uint64_t first_start_mono; /* the first attempt's start, for metrics */
-    EngBatch *batch;     /* while a batch node runs */
-    bool circuit_trial;  /* this attempt is a half-open circuit's trial */
-    bool cached;         /* the output came from the cache */
+    EngBatch *batch;           /* while a batch node runs */
+    bool circuit_trial;        /* this attempt is a half-open circuit's trial */
+    bool cached;               /* the output came from the cache */
 } EngNodeState;
 
 typedef struct EngEventBuf {
@@ -88,7 +88,7 @@ typedef struct EngRun {
     char *owner;
     char *labels_json;
     char *idem_key;
-    char *retry_of; /* dead letter id, marked retried with the insert */
+    char *retry_of;        /* dead letter id, marked retried with the insert */
     StoreBlob workflow_pb; /* kept until inserted */
     EngWorkflow *wf;
     json_t *inputs; /* object keyed by node id */
@@ -96,8 +96,8 @@ typedef struct EngRun {
     bool degraded;
     bool cancelling;
     int final_status; /* while cancelling: RS_FAILED or RS_CANCELLED */
-    bool dirty; /* the run row needs a store write */
-    bool touched; /* in Engine.touched: has writes for the next flush */
+    bool dirty;       /* the run row needs a store write */
+    bool touched;     /* in Engine.touched: has writes for the next flush */
     EngFailure failure;
     char *outputs_json; /* set when the run succeeds */
     uint64_t created_ns;
@@ -113,7 +113,7 @@ typedef struct EngRun {
     size_t n_running;
     uint32_t *dirty_nodes;
     size_t n_dirty;
-    EngEventBuf events; /* written at the next flush */
+    EngEventBuf events;       /* written at the next flush */
     struct EngRun *ring_next; /* round-robin of runs with ready nodes */
     struct EngRun *ring_prev;
     bool in_ring;
@@ -156,7 +156,7 @@ typedef struct EngMsg {
 } EngMsg;
 
 typedef struct EngAttempt {
-    EngRun *run; /* NULL when the slot is free */
+    EngRun *run;         /* NULL when the slot is free */
     uint64_t spawn_mono; /* when sbx_spawn was called */
     uint32_t node;
     int32_t chunk; /* batch chunk, -1 for a whole node */
@@ -189,7 +189,6 @@ struct EngTenant {
     EngTenant *ring_prev;
     bool in_ring;
 };
-
 
 struct Engine {
     EngConfig cfg;

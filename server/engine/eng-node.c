@@ -51,9 +51,11 @@ static void skip_node(Engine *e, EngRun *r, uint32_t ni)
     eng_node_metric(r, ni, "skipped");
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
-    eng_emit(e, r,
-             &(EngEventArgs){.type = EV(NODE_SKIPPED), .node = (int)ni,
-                             .message = "skipped: an upstream node failed, was skipped, or a switch took another port"});
+    eng_emit(
+        e, r,
+        &(EngEventArgs){.type = EV(NODE_SKIPPED),
+                        .node = (int)ni,
+                        .message = "skipped: an upstream node failed, was skipped, or a switch took another port"});
 }
 
 /* Resolves the connections out of a terminal node; skips cascade through an
@@ -102,9 +104,14 @@ void eng_node_succeeded(Engine *e, EngRun *r, uint32_t ni, json_t *output, char 
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
-             &(EngEventArgs){.type = EV(NODE_SUCCEEDED), .node = (int)ni, .attempt = ns->attempts,
-                             .output_json = ns->output_text, .usage = usage,
-                             .message = ns->fallback ? "fallback applied" : ns->cached ? "cached" : NULL,
+             &(EngEventArgs){.type = EV(NODE_SUCCEEDED),
+                             .node = (int)ni,
+                             .attempt = ns->attempts,
+                             .output_json = ns->output_text,
+                             .usage = usage,
+                             .message = ns->fallback ? "fallback applied"
+                                        : ns->cached ? "cached"
+                                                     : NULL,
                              .failure = ns->fallback ? &ns->failure : NULL});
     resolve_out(e, r, ni);
     eng_run_maybe_finish(e, r);
@@ -139,17 +146,21 @@ static void schedule_retry(Engine *e, EngRun *r, uint32_t ni, const EngFailure *
     EngNodeState *ns = &r->ns[ni];
     const EngNode *n = &r->wf->nodes[ni];
     uint64_t delay = eng_backoff_ms(&n->retry, ns->attempts, unit_random());
-    _cleanup_free_ char *msg = xasprintf("attempt %u of %u failed (%s: %s); retrying in %llu ms", ns->attempts,
-                                         n->retry.max_attempts, eng_failure_kind_name(f->kind),
-                                         f->message ? f->message : "", (unsigned long long)delay);
+    _cleanup_free_ char *msg =
+        xasprintf("attempt %u of %u failed (%s: %s); retrying in %llu ms", ns->attempts, n->retry.max_attempts,
+                  eng_failure_kind_name(f->kind), f->message ? f->message : "", (unsigned long long)delay);
 
     ns->status = NS_PENDING;
     ns->waiting = true;
     met_node_retry(n->kind->name);
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
-             &(EngEventArgs){.type = EV(NODE_RETRYING), .node = (int)ni, .attempt = ns->attempts, .message = msg,
-                             .failure = f, .usage = usage});
+             &(EngEventArgs){.type = EV(NODE_RETRYING),
+                             .node = (int)ni,
+                             .attempt = ns->attempts,
+                             .message = msg,
+                             .failure = f,
+                             .usage = usage});
     eng_timer_add(e, now_mono_ns() + delay * 1000000ull, r->id, (int32_t)ni);
 }
 
@@ -207,8 +218,12 @@ static void fail_final(Engine *e, EngRun *r, uint32_t ni, const SbxUsage *usage)
     r->n_terminal++;
     eng_node_dirty(e, r, ni);
     eng_emit(e, r,
-             &(EngEventArgs){.type = EV(NODE_FAILED), .node = (int)ni, .attempt = ns->attempts,
-                             .message = ns->failure.message, .failure = &ns->failure, .usage = usage});
+             &(EngEventArgs){.type = EV(NODE_FAILED),
+                             .node = (int)ni,
+                             .attempt = ns->attempts,
+                             .message = ns->failure.message,
+                             .failure = &ns->failure,
+                             .usage = usage});
     if (n->on_error == ON_ERROR_CONTINUE) {
         r->degraded = true;
         eng_run_dirty(e, r);
@@ -319,8 +334,12 @@ void eng_run_maybe_finish(Engine *e, EngRun *r)
         a.message = r->failure.message;
     }
     eng_emit(e, r, &a);
-    met_run_finished(r->tenant, r->status == RS_SUCCEEDED ? "succeeded" : r->status == RS_CANCELLED ? "cancelled" : "failed");
+    met_run_finished(r->tenant, r->status == RS_SUCCEEDED   ? "succeeded"
+                                : r->status == RS_CANCELLED ? "cancelled"
+                                                            : "failed");
     log_info(&(LogCtx){.run = r->id, .tenant = r->tenant}, "run %s: %s",
-             r->status == RS_SUCCEEDED ? "succeeded" : r->status == RS_CANCELLED ? "cancelled" : "failed",
+             r->status == RS_SUCCEEDED   ? "succeeded"
+             : r->status == RS_CANCELLED ? "cancelled"
+                                         : "failed",
              a.message ? a.message : "");
 }

@@ -7,10 +7,7 @@
 
 #include "server/engine/eng-internal.h"
 
-static int node_index(const EngRun *r, const char *id)
-{
-    return eng_workflow_find(r->wf, id);
-}
+static int node_index(const EngRun *r, const char *id) { return eng_workflow_find(r->wf, id); }
 
 static bool terminal(int status)
 {
@@ -36,8 +33,7 @@ static void load_node(Engine *e, EngRun *r, const StoreNode *sn)
     ns->status = NS_PENDING;
     if (sn->status == NS_RUNNING) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "attempt %u was interrupted by a server restart; running it again",
-                 sn->attempts);
+        snprintf(msg, sizeof(msg), "attempt %u was interrupted by a server restart; running it again", sn->attempts);
         eng_emit(e, r, &(EngEventArgs){.type = EV(NODE_RETRYING), .node = i, .attempt = sn->attempts, .message = msg});
         /* Written as PENDING with the event, so that a second crash before
          * the next attempt starts does not say it again. The next attempt

@@ -10,35 +10,35 @@
 
 /* Two levels of round-robin, each a circular doubly-linked list: tenants
  * with ready nodes, and within a tenant its runs with ready nodes. */
-#define RING_INSERT(head, x, flag)                      \
-    do {                                                \
-        if ((x)->flag)                                  \
-            break;                                      \
-        if (!(head)) {                                  \
-            (x)->ring_next = (x)->ring_prev = (x);      \
-            (head) = (x);                               \
-        } else {                                        \
-            (x)->ring_prev = (head)->ring_prev;         \
-            (x)->ring_next = (head);                    \
-            (head)->ring_prev->ring_next = (x);         \
-            (head)->ring_prev = (x);                    \
-        }                                               \
-        (x)->flag = true;                               \
+#define RING_INSERT(head, x, flag)                                                                                     \
+    do {                                                                                                               \
+        if ((x)->flag)                                                                                                 \
+            break;                                                                                                     \
+        if (!(head)) {                                                                                                 \
+            (x)->ring_next = (x)->ring_prev = (x);                                                                     \
+            (head) = (x);                                                                                              \
+        } else {                                                                                                       \
+            (x)->ring_prev = (head)->ring_prev;                                                                        \
+            (x)->ring_next = (head);                                                                                   \
+            (head)->ring_prev->ring_next = (x);                                                                        \
+            (head)->ring_prev = (x);                                                                                   \
+        }                                                                                                              \
+        (x)->flag = true;                                                                                              \
     } while (0)
 
-#define RING_REMOVE(head, x, flag)                          \
-    do {                                                    \
-        if (!(x)->flag)                                     \
-            break;                                          \
-        if ((x)->ring_next == (x))                          \
-            (head) = NULL;                                  \
-        else {                                              \
-            (x)->ring_prev->ring_next = (x)->ring_next;     \
-            (x)->ring_next->ring_prev = (x)->ring_prev;     \
-            if ((head) == (x))                              \
-                (head) = (x)->ring_next;                    \
-        }                                                   \
-        (x)->flag = false;                                  \
+#define RING_REMOVE(head, x, flag)                                                                                     \
+    do {                                                                                                               \
+        if (!(x)->flag)                                                                                                \
+            break;                                                                                                     \
+        if ((x)->ring_next == (x))                                                                                     \
+            (head) = NULL;                                                                                             \
+        else {                                                                                                         \
+            (x)->ring_prev->ring_next = (x)->ring_next;                                                                \
+            (x)->ring_next->ring_prev = (x)->ring_prev;                                                                \
+            if ((head) == (x))                                                                                         \
+                (head) = (x)->ring_next;                                                                               \
+        }                                                                                                              \
+        (x)->flag = false;                                                                                             \
     } while (0)
 
 static bool tenant_has_room(const EngTenant *t)
@@ -112,11 +112,7 @@ static uint64_t attempt_alloc(Engine *e, EngRun *r, uint32_t ni, int32_t chunk)
 }
 
 static const char *const base_env[] = {
-    "LANG=C.UTF-8",
-    "PATH=/usr/bin:/bin",
-    "PYTHONDONTWRITEBYTECODE=1",
-    "PYTHONIOENCODING=utf-8",
-    "PYTHONUNBUFFERED=1",
+    "LANG=C.UTF-8", "PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8", "PYTHONUNBUFFERED=1",
 };
 
 static const char **build_env(Engine *e, const EngRun *r, const EngNode *n)
@@ -160,8 +156,8 @@ static uint64_t launch(Engine *e, EngRun *r, uint32_t ni, int32_t chunk, const j
 {
     const EngNode *n = &r->wf->nodes[ni];
     EngNodeState *ns = &r->ns[ni];
-    json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config",
-                                 n->config, "inputs", inputs);
+    json_t *envelope = json_pack("{s:s,s:i,s:O,s:O}", "node", n->id, "attempt", (int)ns->attempts, "config", n->config,
+                                 "inputs", inputs);
     if (prepared)
         json_object_set_new(envelope, "prepared", prepared);
     SbxRequest req = {0};

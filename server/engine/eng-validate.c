@@ -105,13 +105,13 @@ static void build_resources(const Flowd__V1__Node *pb, size_t i, const EngLimits
     const Flowd__V1__Resources *r = pb->resources;
     char path[64];
 
-    n->memory_mb = ceiling(r ? r->memory_mb : 0, lim->default_memory_mb, lim->max_memory_mb, i, "resources.memory_mb",
-                           "MiB", d);
+    n->memory_mb =
+        ceiling(r ? r->memory_mb : 0, lim->default_memory_mb, lim->max_memory_mb, i, "resources.memory_mb", "MiB", d);
     n->cpu_millis = ceiling(r ? r->cpu_millis : 0, lim->default_cpu_millis, lim->max_cpu_millis, i,
                             "resources.cpu_millis", "millicores", d);
     n->pids = ceiling(r ? r->pids : 0, lim->default_pids, lim->max_pids, i, "resources.pids", "processes", d);
-    n->timeout_s = ceiling(pb->timeout_seconds, lim->default_timeout_s, lim->max_timeout_s, i, "timeout_seconds",
-                           "seconds", d);
+    n->timeout_s =
+        ceiling(pb->timeout_seconds, lim->default_timeout_s, lim->max_timeout_s, i, "timeout_seconds", "seconds", d);
     if (r && r->memory_mb && r->memory_mb < 8)
         diags_add(d, PATH(path, "nodes[%zu].resources.memory_mb", i), "must be at least 8 MiB");
     if (r && r->cpu_millis && r->cpu_millis < 10)
@@ -203,8 +203,8 @@ void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, E
     if (!pb->id || !*pb->id)
         diags_add(d, PATH(path, "nodes[%zu].id", i), "a node needs an \"id\"");
     else if (!valid_id(pb->id))
-        diags_add(d, PATH(path, "nodes[%zu].id", i),
-                  "\"%.64s\" is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ -", pb->id);
+        diags_add(d, PATH(path, "nodes[%zu].id", i), "\"%.64s\" is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ -",
+                  pb->id);
     else
         n->id = xstrdup(pb->id);
     build_kind(pb, i, lim, n, d);
@@ -238,8 +238,8 @@ static void check_collisions_of(const EngWorkflow *wf, const EngNode *to, Diags 
                 continue;
             strmap_get(&seen, c->maps[m].dst_key, &first);
             diags_add(d, PATH(path, "connections[%u].mapping.%s", c->decl, c->maps[m].src_path),
-                      "input \"%s\" of node \"%s\" is already mapped from node \"%s\"; map it once",
-                      c->maps[m].dst_key, to->id, wf->nodes[wf->conns[first].from].id);
+                      "input \"%s\" of node \"%s\" is already mapped from node \"%s\"; map it once", c->maps[m].dst_key,
+                      to->id, wf->nodes[wf->conns[first].from].id);
         }
     }
     strmap_free(&seen);
@@ -276,8 +276,9 @@ void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connec
         StrBuf b = {0};
         for (size_t i = 0; i < np && i < 16; i++)
             sb_printf(&b, "%s\"%s\"", i ? ", " : "", ports[i]);
-        diags_add(d, PATH(path, "connections[%u].port", c->decl), "switch \"%s\" has no port \"%.64s\"; its ports are %s",
-                  wf->nodes[c->from].id, c->port, b.s ? b.s : "none");
+        diags_add(d, PATH(path, "connections[%u].port", c->decl),
+                  "switch \"%s\" has no port \"%.64s\"; its ports are %s", wf->nodes[c->from].id, c->port,
+                  b.s ? b.s : "none");
         sb_free(&b);
     }
 }

@@ -36,14 +36,12 @@ size_t json_depth(const json_t *v)
     size_t i;
 
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, child)
-        {
+        json_object_foreach ((json_t *)v, key, child) {
             size_t d = json_depth(child);
             max = d > max ? d : max;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             size_t d = json_depth(child);
             max = d > max ? d : max;
         }
@@ -244,8 +242,7 @@ static void check_counts(const Flowd__V1__Workflow *pb, const EngLimits *lim, Di
         diags_add(d, "nodes", "%zu nodes is more than the limit of %zu; split the workflow", pb->n_nodes,
                   lim->max_nodes);
     if (pb->n_connections > lim->max_conns)
-        diags_add(d, "connections", "%zu connections is more than the limit of %zu", pb->n_connections,
-                  lim->max_conns);
+        diags_add(d, "connections", "%zu connections is more than the limit of %zu", pb->n_connections, lim->max_conns);
     if (pb->name && strlen(pb->name) > 256)
         diags_add(d, "name", "the name is longer than 256 characters");
 }

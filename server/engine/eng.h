@@ -59,7 +59,6 @@ typedef struct EngConfig {
     char *(*scrub)(const char *s);
 } EngConfig;
 
-
 typedef struct EngSubmit {
     const Flowd__V1__Workflow *workflow;
     const char *inputs_json; /* NULL or "" for none */

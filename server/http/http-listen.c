@@ -77,8 +77,8 @@ static int listen_unix(const char *path, int *ret, char *err, size_t size)
 static int resolve(const char *addr, struct addrinfo **ret, char *err, size_t size)
 {
     char host[256], port[8];
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 
     if (split_host_port(addr, host, sizeof(host), port, sizeof(port)) < 0) {
         snprintf(err, size, "\"%s\" is not host:port (e.g. 127.0.0.1:9090, [::]:9090, :9090) or unix:PATH", addr);

@@ -82,15 +82,14 @@ char *http_readiness_json(const HttpReadiness *r)
         sb_puts(&b, ",\"sandbox_warning\":\"FLOWD_SANDBOX=rlimit: nodes run with rlimits only, without cgroup "
                     "limits; do not run untrusted workflows\"");
     sb_printf(&b, ",\"checks\":{\"store_writable\":%s,\"zygote_alive\":%s,\"draining\":%s}}\n",
-              r->store_writable ? "true" : "false", r->zygote_alive ? "true" : "false",
-              r->draining ? "true" : "false");
+              r->store_writable ? "true" : "false", r->zygote_alive ? "true" : "false", r->draining ? "true" : "false");
     return sb_take(&b);
 }
 
 static void reply_text(Reply *rep, unsigned status, const char *text)
 {
-    *rep = (Reply){.status = status, .content_type = "text/plain; charset=utf-8", .body = xstrdup(text),
-                   .len = strlen(text)};
+    *rep = (Reply){
+        .status = status, .content_type = "text/plain; charset=utf-8", .body = xstrdup(text), .len = strlen(text)};
 }
 
 static void serve_metrics(const HttpServer *s, Reply *rep)
@@ -193,16 +192,14 @@ int http_start(const HttpConfig *cfg, HttpServer **ret, char *err, size_t err_si
     if (r < 0)
         return r;
     HttpServer *s = xcalloc(1, sizeof(*s));
-    *s = (HttpServer){.port = port, .registry = cfg->registry, .ready = cfg->ready,
-                      .ready_userdata = cfg->ready_userdata};
+    *s = (HttpServer){
+        .port = port, .registry = cfg->registry, .ready = cfg->ready, .ready_userdata = cfg->ready_userdata};
     if (strncmp(cfg->listen, "unix:", 5) == 0)
         s->unix_path = xstrdup(cfg->listen + 5);
     s->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                                 MHD_OPTION_LISTEN_SOCKET, fd,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_SECONDS,
-                                 MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_SECONDS, MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
         if (s->unix_path)

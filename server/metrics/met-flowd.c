@@ -47,35 +47,62 @@ static _Atomic(MetFlowd *) current;
 static const char *const run_statuses[] = {"succeeded", "failed", "cancelled", NULL};
 static const char *const node_statuses[] = {"succeeded", "failed", "skipped", "cancelled", NULL};
 static const char *const grpc_methods[] = {
-    "ValidateWorkflow", "SubmitRun", "ExecuteRun", "WatchRun", "GetRun", "ListRuns",
-    "CancelRun", "ListDeadLetters", "RetryDeadLetter", "GetServerInfo",
-    "Check", "Watch", /* grpc.health.v1.Health */
+    "ValidateWorkflow",
+    "SubmitRun",
+    "ExecuteRun",
+    "WatchRun",
+    "GetRun",
+    "ListRuns",
+    "CancelRun",
+    "ListDeadLetters",
+    "RetryDeadLetter",
+    "GetServerInfo",
+    "Check",
+    "Watch", /* grpc.health.v1.Health */
     NULL,
 };
 static const char *const grpc_codes[] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
     NULL,
 };
 
 /* Node runs last from milliseconds to an hour. */
-static const double node_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-                                      10,    30,   60,    120,  300, 600,  1800, 3600};
+static const double node_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,    2.5,
+                                      5,     10,   30,    60,   120, 300,  600, 1800, 3600};
 /* A pooled spawn takes about 0.2 ms; a cgroup attach after idle about 7 ms. */
-static const double spawn_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                       0.01,   0.025,   0.05,   0.1,   0.25,   1};
+static const double spawn_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 /* Unary calls take milliseconds; ExecuteRun and WatchRun stream for the
  * length of a run. */
 static const double grpc_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                       0.5,   1,      2.5,   5,    10,    30,   60,  300};
 /* A SQLite commit takes tens of microseconds (NORMAL) to milliseconds (FULL). */
-static const double store_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                       0.01,   0.025,   0.05,   0.1,   0.25,   1};
+static const double store_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
 
 #define B(a) .buckets = a, .n_buckets = ELEMENTSOF(a)
-#define FREE(n) {.name = n}
-#define ENUM(n, v) {.name = n, .values = v}
+#define FREE(n)                                                                                                        \
+    {                                                                                                                  \
+        .name = n                                                                                                      \
+    }
+#define ENUM(n, v)                                                                                                     \
+    {                                                                                                                  \
+        .name = n, .values = v                                                                                         \
+    }
 
 typedef struct FamilyDef {
     MetDesc desc;
@@ -86,59 +113,95 @@ typedef struct FamilyDef {
 
 /* Each entry starts with .name and .type on one line: tests/k8s parses it. */
 static const FamilyDef families[] = {
-    {{.name = "flowd_runs_total", .type = MET_COUNTER,
+    {{.name = "flowd_runs_total",
+      .type = MET_COUNTER,
       .help = "Runs that reached a terminal status, by tenant and status.",
-      .labels = {FREE("tenant"), ENUM("status", run_statuses)}, .max_series = 192}, F(runs)},
-    {{.name = "flowd_nodes_total", .type = MET_COUNTER,
+      .labels = {FREE("tenant"), ENUM("status", run_statuses)},
+      .max_series = 192},
+     F(runs)},
+    {{.name = "flowd_nodes_total",
+      .type = MET_COUNTER,
       .help = "Nodes that reached a terminal status, by node kind and status.",
-      .labels = {FREE("kind"), ENUM("status", node_statuses)}, .max_series = 160}, F(nodes)},
-    {{.name = "flowd_node_duration_seconds", .type = MET_HISTOGRAM,
+      .labels = {FREE("kind"), ENUM("status", node_statuses)},
+      .max_series = 160},
+     F(nodes)},
+    {{.name = "flowd_node_duration_seconds",
+      .type = MET_HISTOGRAM,
       .help = "Wall time of finished nodes over all their attempts, by node kind.",
-      .labels = {FREE("kind")}, .max_series = 40, B(node_buckets)}, F(node_duration)},
-    {{.name = "flowd_node_retries_total", .type = MET_COUNTER,
+      .labels = {FREE("kind")},
+      .max_series = 40,
+      B(node_buckets)},
+     F(node_duration)},
+    {{.name = "flowd_node_retries_total",
+      .type = MET_COUNTER,
       .help = "Node attempts that failed and were retried, by node kind.",
-      .labels = {FREE("kind")}, .max_series = 40}, F(node_retries)},
-    {{.name = "flowd_sandbox_spawn_seconds", .type = MET_HISTOGRAM,
-      .help = "Time to start a sandboxed node attempt.", B(spawn_buckets)}, F(spawn)},
-    {{.name = "flowd_oom_kills_total", .type = MET_COUNTER,
-      .help = "Node attempts killed for exceeding their memory limit."}, F(oom_kills)},
-    {{.name = "flowd_sandbox_violations_total", .type = MET_COUNTER,
-      .help = "Node attempts killed by the seccomp filter."}, F(violations)},
-    {{.name = "flowd_dead_letters_total", .type = MET_COUNTER,
-      .help = "Nodes written to the dead-letter queue after their last attempt."}, F(dead_letters)},
-    {{.name = "flowd_circuit_state", .type = MET_GAUGE,
+      .labels = {FREE("kind")},
+      .max_series = 40},
+     F(node_retries)},
+    {{.name = "flowd_sandbox_spawn_seconds",
+      .type = MET_HISTOGRAM,
+      .help = "Time to start a sandboxed node attempt.",
+      B(spawn_buckets)},
+     F(spawn)},
+    {{.name = "flowd_oom_kills_total",
+      .type = MET_COUNTER,
+      .help = "Node attempts killed for exceeding their memory limit."},
+     F(oom_kills)},
+    {{.name = "flowd_sandbox_violations_total",
+      .type = MET_COUNTER,
+      .help = "Node attempts killed by the seccomp filter."},
+     F(violations)},
+    {{.name = "flowd_dead_letters_total",
+      .type = MET_COUNTER,
+      .help = "Nodes written to the dead-letter queue after their last attempt."},
+     F(dead_letters)},
+    {{.name = "flowd_circuit_state",
+      .type = MET_GAUGE,
       .help = "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-      .labels = {FREE("circuit")}, .max_series = 64}, F(circuit)},
-    {{.name = "flowd_queue_depth", .type = MET_GAUGE,
-      .help = "Runs queued and waiting to start."}, F(queue_depth)},
-    {{.name = "flowd_active_runs", .type = MET_GAUGE,
-      .help = "Runs started and not yet finished."}, F(active_runs)},
-    {{.name = "flowd_running_sandboxes", .type = MET_GAUGE,
-      .help = "Node attempts running in sandboxes."}, F(running)},
-    {{.name = "flowd_grpc_requests_total", .type = MET_COUNTER,
+      .labels = {FREE("circuit")},
+      .max_series = 64},
+     F(circuit)},
+    {{.name = "flowd_queue_depth", .type = MET_GAUGE, .help = "Runs queued and waiting to start."}, F(queue_depth)},
+    {{.name = "flowd_active_runs", .type = MET_GAUGE, .help = "Runs started and not yet finished."}, F(active_runs)},
+    {{.name = "flowd_running_sandboxes", .type = MET_GAUGE, .help = "Node attempts running in sandboxes."}, F(running)},
+    {{.name = "flowd_grpc_requests_total",
+      .type = MET_COUNTER,
       .help = "gRPC calls that ended, by method and status code.",
-      .labels = {ENUM("method", grpc_methods), ENUM("code", grpc_codes)}, .max_series = 256}, F(grpc_requests)},
-    {{.name = "flowd_grpc_request_duration_seconds", .type = MET_HISTOGRAM,
+      .labels = {ENUM("method", grpc_methods), ENUM("code", grpc_codes)},
+      .max_series = 256},
+     F(grpc_requests)},
+    {{.name = "flowd_grpc_request_duration_seconds",
+      .type = MET_HISTOGRAM,
       .help = "Duration of gRPC calls, streams included, by method.",
-      .labels = {ENUM("method", grpc_methods)}, .max_series = 16, B(grpc_buckets)}, F(grpc_duration)},
-    {{.name = "flowd_store_write_seconds", .type = MET_HISTOGRAM,
-      .help = "Duration of store write transactions.", B(store_buckets)}, F(store_write)},
-    {{.name = "flowd_ready", .type = MET_GAUGE,
-      .help = "1 when /readyz answers 200, else 0."}, F(ready)},
-    {{.name = "flowd_build_info", .type = MET_GAUGE,
+      .labels = {ENUM("method", grpc_methods)},
+      .max_series = 16,
+      B(grpc_buckets)},
+     F(grpc_duration)},
+    {{.name = "flowd_store_write_seconds",
+      .type = MET_HISTOGRAM,
+      .help = "Duration of store write transactions.",
+      B(store_buckets)},
+     F(store_write)},
+    {{.name = "flowd_ready", .type = MET_GAUGE, .help = "1 when /readyz answers 200, else 0."}, F(ready)},
+    {{.name = "flowd_build_info",
+      .type = MET_GAUGE,
       .help = "Always 1; the version is in the label.",
-      .labels = {FREE("version")}, .max_series = 1}, F(build_info)},
-    {{.name = "flowd_metrics_label_overflow_total", .type = MET_COUNTER,
+      .labels = {FREE("version")},
+      .max_series = 1},
+     F(build_info)},
+    {{.name = "flowd_metrics_label_overflow_total",
+      .type = MET_COUNTER,
       .help = "Label combinations folded into \"other\" because a family reached its series cap.",
-      .labels = {FREE("family")}, .max_series = 64}, F(overflows)},
-    {{.name = "process_resident_memory_bytes", .type = MET_GAUGE,
-      .help = "Resident memory size in bytes."}, F(rss)},
-    {{.name = "process_open_fds", .type = MET_GAUGE,
-      .help = "Number of open file descriptors."}, F(open_fds)},
-    {{.name = "process_max_fds", .type = MET_GAUGE,
-      .help = "Maximum number of open file descriptors."}, F(max_fds)},
-    {{.name = "process_start_time_seconds", .type = MET_GAUGE,
-      .help = "Start time of the process since the epoch in seconds."}, F(start_time)},
+      .labels = {FREE("family")},
+      .max_series = 64},
+     F(overflows)},
+    {{.name = "process_resident_memory_bytes", .type = MET_GAUGE, .help = "Resident memory size in bytes."}, F(rss)},
+    {{.name = "process_open_fds", .type = MET_GAUGE, .help = "Number of open file descriptors."}, F(open_fds)},
+    {{.name = "process_max_fds", .type = MET_GAUGE, .help = "Maximum number of open file descriptors."}, F(max_fds)},
+    {{.name = "process_start_time_seconds",
+      .type = MET_GAUGE,
+      .help = "Start time of the process since the epoch in seconds."},
+     F(start_time)},
 };
 
 static MetFamily **family_slot(MetFlowd *m, const FamilyDef *d) { return (MetFamily **)((char *)m + d->offset); }
@@ -277,24 +340,24 @@ void met_node_retry(const char *kind)
         met_inc(met_series(m->node_retries, (const char *[]){kind}));
 }
 
-#define COUNTER0(fn, field)                      \
-    void fn(void)                                \
-    {                                            \
-        MetFlowd *m = get();                     \
-        if (m)                                   \
-            met_inc(met_series0(m->field));      \
+#define COUNTER0(fn, field)                                                                                            \
+    void fn(void)                                                                                                      \
+    {                                                                                                                  \
+        MetFlowd *m = get();                                                                                           \
+        if (m)                                                                                                         \
+            met_inc(met_series0(m->field));                                                                            \
     }
 
 COUNTER0(met_oom_kill, oom_kills)
 COUNTER0(met_sandbox_violation, violations)
 COUNTER0(met_dead_letter, dead_letters)
 
-#define OBSERVE0(fn, field)                         \
-    void fn(double seconds)                         \
-    {                                               \
-        MetFlowd *m = get();                        \
-        if (m)                                      \
-            met_observe(met_series0(m->field), seconds); \
+#define OBSERVE0(fn, field)                                                                                            \
+    void fn(double seconds)                                                                                            \
+    {                                                                                                                  \
+        MetFlowd *m = get();                                                                                           \
+        if (m)                                                                                                         \
+            met_observe(met_series0(m->field), seconds);                                                               \
     }
 
 OBSERVE0(met_sandbox_spawn, spawn)
@@ -323,12 +386,12 @@ void met_grpc_request(const char *method, int code, double seconds)
     met_observe(met_series(m->grpc_duration, (const char *[]){short_name}), seconds);
 }
 
-#define GAUGE0(fn, type, field, expr)              \
-    void fn(type v)                                \
-    {                                              \
-        MetFlowd *m = get();                       \
-        if (m)                                     \
-            met_set(met_series0(m->field), expr);  \
+#define GAUGE0(fn, type, field, expr)                                                                                  \
+    void fn(type v)                                                                                                    \
+    {                                                                                                                  \
+        MetFlowd *m = get();                                                                                           \
+        if (m)                                                                                                         \
+            met_set(met_series0(m->field), expr);                                                                      \
     }
 
 GAUGE0(met_set_queue_depth, unsigned, queue_depth, (double)v)

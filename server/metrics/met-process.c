@@ -74,8 +74,8 @@ static double start_time(void)
     if (read_file("/proc/self/stat", buf, sizeof(buf)) < 0)
         return 0;
     const char *p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                     &ticks) != 1)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &ticks) != 1)
         return 0;
     return boot_time() + (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }

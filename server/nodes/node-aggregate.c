@@ -169,7 +169,7 @@ static json_t *group_key(const json_t *fields, const json_t *rec, char **ret_tex
 }
 
 typedef struct Groups {
-    json_t *index; /* key text -> group number */
+    json_t *index;  /* key text -> group number */
     json_t *values; /* per group: its group_by values */
     Acc *acc;       /* n_groups * n_metrics */
     size_t n, cap, n_metrics;
@@ -247,10 +247,7 @@ static int aggregate_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int aggregate_main(void)
-{
-    return node_main(aggregate_run);
-}
+static int aggregate_main(void) { return node_main(aggregate_run); }
 
 const NodeKind node_kind_aggregate = {
     .name = "aggregate",

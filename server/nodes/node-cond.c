@@ -95,10 +95,7 @@ static void check_at(const json_t *cond, const char *path, unsigned depth, Diags
         check_leaf(cond, path, d);
 }
 
-void node_cond_check(const json_t *cond, const char *path, Diags *d)
-{
-    check_at(cond, path, 0, d);
-}
+void node_cond_check(const json_t *cond, const char *path, Diags *d) { check_at(cond, path, 0, d); }
 
 static bool ordered(const json_t *a, const json_t *b, CondOp op)
 {

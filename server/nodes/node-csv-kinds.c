@@ -19,10 +19,7 @@ static uint64_t csv_ceiling = 64ull << 20;
 static const char *const encodings[] = {"utf-8", "latin1", NULL};
 static const char *const line_endings[] = {"crlf", "lf", NULL};
 
-void node_csv_configure(uint64_t max_bytes)
-{
-    csv_ceiling = max_bytes ? max_bytes : 64ull << 20;
-}
+void node_csv_configure(uint64_t max_bytes) { csv_ceiling = max_bytes ? max_bytes : 64ull << 20; }
 
 static void check_path(const json_t *config, const char *path, Diags *d)
 {
@@ -58,7 +55,7 @@ static void check_delimiter(const json_t *config, const char *path, Diags *d)
 
 static void read_check(const json_t *config, const char *path, Diags *d)
 {
-    static const char *const keys[] = {"path",   "delimiter", "header",    "infer_types", "allow_ragged",
+    static const char *const keys[] = {"path",   "delimiter", "header",   "infer_types", "allow_ragged",
                                        "output", "max_bytes", "max_rows", "encoding",    NULL};
 
     node_check_keys(config, path, keys, d);
@@ -133,7 +130,8 @@ static int read_prepare(const json_t *config, const json_t *inputs, json_t **ret
     size_t bad = utf8_invalid_at((const unsigned char *)data, len);
     if (bad != SIZE_MAX) {
         *ret_msg = xasprintf("files/%s is not valid UTF-8 (at byte %zu); set \"encoding\": \"latin1\" for a "
-                             "Latin-1 file", rel, bad);
+                             "Latin-1 file",
+                             rel, bad);
         free(data);
         return -EILSEQ;
     }
@@ -158,8 +156,9 @@ static int read_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     json_t *rows, *columns;
 
     if (!json_is_string(text))
-        return node_err(e, "InvalidInput", "csv.read ran without its file: the server did not prepare the "
-                                           "attempt (nodes_prepare)");
+        return node_err(e, "InvalidInput",
+                        "csv.read ran without its file: the server did not prepare the "
+                        "attempt (nodes_prepare)");
     if (csv_parse(json_string_value(text), json_string_length(text), &o, &rows, &columns, e) < 0) {
         char *msg = xasprintf("files/%s: %s", json_string_value(json_object_get(prepared, "path")), e->message);
         free(e->message);
@@ -176,15 +175,12 @@ static int read_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int read_main(void)
-{
-    return node_main(read_run);
-}
+static int read_main(void) { return node_main(read_run); }
 
 static void write_check(const json_t *config, const char *path, Diags *d)
 {
-    static const char *const keys[] = {"path",        "input",          "columns", "header", "delimiter",
-                                       "line_ending", "escape_formulas", NULL};
+    static const char *const keys[] = {"path",      "input",       "columns",         "header",
+                                       "delimiter", "line_ending", "escape_formulas", NULL};
     const json_t *cols = json_object_get(config, "columns");
     char p[512];
     size_t i;
@@ -226,16 +222,13 @@ static int write_run(const NodeCtx *c, json_t **ret, NodeErr *e)
         sb_free(&text);
         return -1;
     }
-    *ret = json_pack("{s:s%,s:I,s:o}", "csv", text.s ? text.s : "", text.len, "rows",
-                     (json_int_t)json_array_size(rows), "columns", columns);
+    *ret = json_pack("{s:s%,s:I,s:o}", "csv", text.s ? text.s : "", text.len, "rows", (json_int_t)json_array_size(rows),
+                     "columns", columns);
     sb_free(&text);
     return *ret ? 0 : node_err(e, "InvalidOutput", "the CSV text is not valid UTF-8");
 }
 
-static int write_main(void)
-{
-    return node_main(write_run);
-}
+static int write_main(void) { return node_main(write_run); }
 
 static int write_finish(const json_t *config, const json_t *output, json_t **ret, char **ret_msg)
 {

@@ -118,7 +118,8 @@ static int quoted_field(CsvParser *p, size_t field_no, json_t **ret, NodeErr *e)
     if (p->pos < p->len && p->s[p->pos] != p->o->delimiter && !is_eol(p->s[p->pos]))
         return node_err(e, "InvalidInput",
                         "line %zu, field %zu: unexpected '%c' after a closing quote (a quote inside a quoted field "
-                        "is written twice: \"\")", p->line, field_no, p->s[p->pos]);
+                        "is written twice: \"\")",
+                        p->line, field_no, p->s[p->pos]);
     *ret = json_stringn(p->field.s ? p->field.s : "", p->field.len);
     return *ret ? 0 : node_err(e, "InvalidInput", "line %zu, field %zu: not valid UTF-8", start_line, field_no);
 }
@@ -148,8 +149,8 @@ static int record(CsvParser *p, json_t **ret, NodeErr *e)
     for (;;) {
         json_t *v;
         size_t field_no = json_array_size(rec) + 1;
-        int r = p->pos < p->len && p->s[p->pos] == '"' ? quoted_field(p, field_no, &v, e)
-                                                        : plain_field(p, field_no, &v, e);
+        int r =
+            p->pos < p->len && p->s[p->pos] == '"' ? quoted_field(p, field_no, &v, e) : plain_field(p, field_no, &v, e);
         if (r < 0) {
             json_decref(rec);
             return -1;
@@ -199,8 +200,10 @@ static int to_object(const CsvParser *p, json_t *columns, json_t *rec, size_t li
     char buf[64];
 
     if (nf != nc && !p->o->allow_ragged)
-        return node_err(e, "InvalidInput", "line %zu: %zu field%s, but the header has %zu (set \"allow_ragged\": "
-                                           "true to accept short and long rows)", line, nf, nf == 1 ? "" : "s", nc);
+        return node_err(e, "InvalidInput",
+                        "line %zu: %zu field%s, but the header has %zu (set \"allow_ragged\": "
+                        "true to accept short and long rows)",
+                        line, nf, nf == 1 ? "" : "s", nc);
     json_t *obj = json_object();
     for (size_t i = 0; i < nc || i < nf; i++) {
         const char *name = i < nc ? json_string_value(json_array_get(columns, i)) : NULL;
@@ -317,10 +320,7 @@ static void put_cell(StrBuf *out, const json_t *v, const CsvWriteOptions *o)
     free(dumped);
 }
 
-static void end_line(StrBuf *out, const CsvWriteOptions *o)
-{
-    sb_puts(out, o->crlf ? "\r\n" : "\n");
-}
+static void end_line(StrBuf *out, const CsvWriteOptions *o) { sb_puts(out, o->crlf ? "\r\n" : "\n"); }
 
 static json_t *union_columns(const json_t *rows)
 {
@@ -375,8 +375,9 @@ int csv_format(const json_t *rows, const CsvWriteOptions *o, StrBuf *out, json_t
     json_array_foreach ((json_t *)rows, i, row) {
         size_t n = objects ? json_array_size(cols) : json_array_size(row);
         /* A row of one empty cell would be an empty line, which readers skip. */
-        const json_t *only = n != 1 ? NULL : objects ? json_object_get(row, json_string_value(json_array_get(cols, 0)))
-                                                     : json_array_get(row, 0);
+        const json_t *only = n != 1    ? NULL
+                             : objects ? json_object_get(row, json_string_value(json_array_get(cols, 0)))
+                                       : json_array_get(row, 0);
         if (n == 1 && (!only || json_is_null(only) || (json_is_string(only) && json_string_length(only) == 0))) {
             sb_puts(out, "\"\"");
             end_line(out, o);
@@ -385,8 +386,9 @@ int csv_format(const json_t *rows, const CsvWriteOptions *o, StrBuf *out, json_t
         for (j = 0; j < n; j++) {
             if (j)
                 sb_append(out, &o->delimiter, 1);
-            put_cell(out, objects ? json_object_get(row, json_string_value(json_array_get(cols, j)))
-                                  : json_array_get(row, j), o);
+            put_cell(
+                out,
+                objects ? json_object_get(row, json_string_value(json_array_get(cols, j))) : json_array_get(row, j), o);
         }
         end_line(out, o);
     }

@@ -52,10 +52,7 @@ static bool in_allowlist(const char *allow, const char *program)
     return false;
 }
 
-bool node_exec_allowed(const char *program)
-{
-    return program && *program == '/' && in_allowlist(exec_allow, program);
-}
+bool node_exec_allowed(const char *program) { return program && *program == '/' && in_allowlist(exec_allow, program); }
 
 static void exec_check(const json_t *config, const char *path, Diags *d)
 {

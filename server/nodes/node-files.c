@@ -30,10 +30,7 @@ void node_files_set_root(const char *data_dir)
         files_root[0] = '\0';
 }
 
-const char *node_files_root(void)
-{
-    return files_root;
-}
+const char *node_files_root(void) { return files_root; }
 
 const char *node_file_path_problem(const char *rel)
 {
@@ -142,8 +139,8 @@ static int read_fd(int fd, const char *rel, uint64_t max, char **ret_data, size_
         if (n == 0)
             break;
         if (b.len + (size_t)n > max) {
-            *ret_msg = xasprintf("files/%s is larger than the limit of %llu bytes (max_bytes)", rel,
-                                 (unsigned long long)max);
+            *ret_msg =
+                xasprintf("files/%s is larger than the limit of %llu bytes (max_bytes)", rel, (unsigned long long)max);
             sb_free(&b);
             return -EFBIG;
         }
@@ -166,8 +163,8 @@ int node_file_read(const char *rel, uint64_t max, char **ret_data, size_t *ret_l
         return root;
     /* One openat2 for the whole path: a symlink anywhere below the root
      * may lead elsewhere below it, never out. */
-    int fd = sys_openat2(root, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
-                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    int fd =
+        sys_openat2(root, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
     fd = fd < 0 ? -errno : fd;
     if (fd == -ENOSYS) {
         const char *base;

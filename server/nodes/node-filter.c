@@ -17,8 +17,10 @@ static void filter_check(const json_t *config, const char *path, Diags *d)
     node_check_enum(config, "match", path, match_modes, 0, d);
     node_subpath(p, sizeof(p), path, ".conditions");
     if (!json_is_array(conds) || json_array_size(conds) == 0 || json_array_size(conds) > NODE_MAX_FIELDS) {
-        diags_add(d, p, "a filter node needs \"conditions\": an array of 1 to %d conditions like "
-                        "{\"field\": \"amount\", \"op\": \">\", \"value\": 100}", NODE_MAX_FIELDS);
+        diags_add(d, p,
+                  "a filter node needs \"conditions\": an array of 1 to %d conditions like "
+                  "{\"field\": \"amount\", \"op\": \">\", \"value\": 100}",
+                  NODE_MAX_FIELDS);
         return;
     }
     json_array_foreach ((json_t *)conds, i, c)
@@ -58,10 +60,7 @@ static int filter_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int filter_main(void)
-{
-    return node_main(filter_run);
-}
+static int filter_main(void) { return node_main(filter_run); }
 
 const NodeKind node_kind_filter = {
     .name = "filter",

@@ -16,10 +16,10 @@
 #include "server/util/util.h"
 
 /* Bounds on what a config may ask for (STYLE rule 7). */
-#define NODE_MAX_FIELDS 256    /* fields, conditions, sort keys, metrics, cases */
-#define NODE_MAX_PATH_LEN 256  /* a dotted field path */
-#define NODE_MAX_COND_DEPTH 8  /* nested all/any/not */
-#define NODE_MAX_PROBLEMS 100  /* validate: problems listed in one failure */
+#define NODE_MAX_FIELDS 256   /* fields, conditions, sort keys, metrics, cases */
+#define NODE_MAX_PATH_LEN 256 /* a dotted field path */
+#define NODE_MAX_COND_DEPTH 8 /* nested all/any/not */
+#define NODE_MAX_PROBLEMS 100 /* validate: problems listed in one failure */
 
 /* ---- config checks (validation time, in the server) ---- */
 

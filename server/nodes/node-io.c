@@ -76,8 +76,11 @@ int node_fail(const char *type, const char *fmt, ...)
 
 void node_progress(double fraction, const char *msg)
 {
-    json_t *line = json_pack("{s:f,s:s}", "progress", fraction < 0 ? 0 : fraction > 1 ? 1 : fraction, "message",
-                             msg ? msg : "");
+    json_t *line = json_pack("{s:f,s:s}", "progress",
+                             fraction < 0   ? 0
+                             : fraction > 1 ? 1
+                                            : fraction,
+                             "message", msg ? msg : "");
     _cleanup_free_ char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
 
     json_decref(line);

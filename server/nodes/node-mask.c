@@ -30,8 +30,8 @@ typedef struct Masker {
 
 static void mask_check(const json_t *config, const char *path, Diags *d)
 {
-    static const char *const keys[] = {"input", "output", "detect", "fields", "mode", "salt_secret", "counts_key",
-                                       NULL};
+    static const char *const keys[] = {"input", "output",      "detect",     "fields",
+                                       "mode",  "salt_secret", "counts_key", NULL};
     const json_t *detect = json_object_get(config, "detect"), *fields = json_object_get(config, "fields");
     char p[512];
     size_t i;
@@ -116,10 +116,7 @@ static size_t try_email(const char *s, size_t len, size_t i)
     return end;
 }
 
-static bool boundary_after(const char *s, size_t len, size_t end)
-{
-    return end >= len || !is_alnum(s[end]);
-}
+static bool boundary_after(const char *s, size_t len, size_t end) { return end >= len || !is_alnum(s[end]); }
 
 /* Card groupings: none, fours (the last group shorter for 13-19 digits),
  * and Amex/Diners 4-6-5 / 4-6-4. */
@@ -294,8 +291,8 @@ static size_t detect_at(const Masker *m, const char *s, size_t len, size_t i, in
     size_t end;
     /* Numbers start at a word boundary, and not in the middle of a dashed
      * or dotted number ("912-12-3456" holds no "3456 ..." to match). */
-    bool start = i == 0 || (!is_alnum(s[i - 1]) && !((s[i - 1] == '-' || s[i - 1] == '.') && i >= 2 &&
-                                                     is_digit(s[i - 2])));
+    bool start =
+        i == 0 || (!is_alnum(s[i - 1]) && !((s[i - 1] == '-' || s[i - 1] == '.') && i >= 2 && is_digit(s[i - 2])));
 
     if (m->detect[PII_EMAIL] && is_local(s[i]) && (i == 0 || !is_local(s[i - 1])) && (end = try_email(s, len, i))) {
         *kind = PII_EMAIL;
@@ -448,8 +445,10 @@ static int mask_run(const NodeCtx *c, json_t **ret, NodeErr *e)
         return -1;
     masker_init(&m, c->config);
     if (salt_var && !m.salt)
-        return node_err(e, "InvalidInput", "salt_secret names %s, which is not granted to this node: list it in "
-                                           "the node's \"secrets\"", salt_var);
+        return node_err(e, "InvalidInput",
+                        "salt_secret names %s, which is not granted to this node: list it in "
+                        "the node's \"secrets\"",
+                        salt_var);
     json_t *masked = mask_value(&m, in);
     if (!masked)
         masked = json_is_object(in) || json_is_array(in) ? json_deep_copy(in) : json_incref((json_t *)in);
@@ -462,10 +461,7 @@ static int mask_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int mask_main(void)
-{
-    return node_main(mask_run);
-}
+static int mask_main(void) { return node_main(mask_run); }
 
 const NodeKind node_kind_mask = {
     .name = "mask",

@@ -101,8 +101,8 @@ static int merge_arrays(const NodeCtx *c, json_t **ret, NodeErr *e)
             continue;
         if (!json_is_array(v)) {
             json_decref(all);
-            return node_err(e, "InvalidInput", "input \"%s\" is %s; a concat merge needs arrays",
-                            json_string_value(k), node_type_name(v));
+            return node_err(e, "InvalidInput", "input \"%s\" is %s; a concat merge needs arrays", json_string_value(k),
+                            node_type_name(v));
         }
         json_array_extend(all, (json_t *)v);
     }
@@ -117,10 +117,7 @@ static int merge_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return merge_objects(c, ret, e);
 }
 
-static int merge_main(void)
-{
-    return node_main(merge_run);
-}
+static int merge_main(void) { return node_main(merge_run); }
 
 const NodeKind node_kind_merge = {
     .name = "merge",

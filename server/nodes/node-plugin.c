@@ -39,10 +39,7 @@ static char plugin_dir_path[PATH_MAX];
 static PluginKind *plugins[256];
 static size_t n_plugins;
 
-const char *node_plugin_dir(void)
-{
-    return plugin_dir_path[0] ? plugin_dir_path : NULL;
-}
+const char *node_plugin_dir(void) { return plugin_dir_path[0] ? plugin_dir_path : NULL; }
 
 static bool name_ok(const char *s, size_t n)
 {
@@ -55,10 +52,7 @@ static bool name_ok(const char *s, size_t n)
     return true;
 }
 
-static const char *const *plugin_argv(const NodeKind *k)
-{
-    return ((const PluginKind *)k)->argv;
-}
+static const char *const *plugin_argv(const NodeKind *k) { return ((const PluginKind *)k)->argv; }
 
 /* Called with plugin_lock held. */
 static const NodeKind *add_plugin(const char *name, size_t n)
@@ -121,7 +115,9 @@ int node_plugin_configure(const char *self_exe, const char *dir, char *err, size
         return 0;
     if (dir[0] != '/' || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, err_size, "FLOWD_PLUGIN_DIR=%s: must be the absolute path of a directory (%s)", dir,
-                 dir[0] != '/' ? "not absolute" : errno ? strerror(errno) : "not a directory");
+                 dir[0] != '/' ? "not absolute"
+                 : errno       ? strerror(errno)
+                               : "not a directory");
         return -EINVAL;
     }
     snprintf(plugin_dir_path, sizeof(plugin_dir_path), "%s", dir);
@@ -239,8 +235,9 @@ int node_plugin_runner(const char *path)
         .inputs_json = in ? in : "{}",
         .inputs_len = in ? strlen(in) : 2,
     };
-    PluginHost h = {.api = {.struct_size = sizeof(FlowdNodeOutput), .write = host_write, .fail = host_fail,
-                            .progress = host_progress}};
+    PluginHost h = {
+        .api = {
+            .struct_size = sizeof(FlowdNodeOutput), .write = host_write, .fail = host_fail, .progress = host_progress}};
     h.api.host = &h;
     int rc = p->run(&req, &h.api);
     return finish_run(p, &h, rc);

@@ -140,10 +140,7 @@ static int select_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int select_main(void)
-{
-    return node_main(select_run);
-}
+static int select_main(void) { return node_main(select_run); }
 
 const NodeKind node_kind_select = {
     .name = "select",

@@ -25,8 +25,9 @@ static void check_key(const json_t *k, const char *path, Diags *d)
         return;
     }
     if (!json_is_object(k)) {
-        diags_add(d, path, "a sort key is a field name or {\"field\": ..., \"order\": \"asc\"|\"desc\", "
-                           "\"type\": \"auto\"|\"number\"|\"string\"}");
+        diags_add(d, path,
+                  "a sort key is a field name or {\"field\": ..., \"order\": \"asc\"|\"desc\", "
+                  "\"type\": \"auto\"|\"number\"|\"string\"}");
         return;
     }
     node_check_keys(k, path, keys, d);
@@ -186,10 +187,7 @@ static int sort_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int sort_main(void)
-{
-    return node_main(sort_run);
-}
+static int sort_main(void) { return node_main(sort_run); }
 
 const NodeKind node_kind_sort = {
     .name = "sort",

@@ -137,10 +137,7 @@ static int switch_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int switch_main(void)
-{
-    return node_main(switch_run);
-}
+static int switch_main(void) { return node_main(switch_run); }
 
 const NodeKind node_kind_switch = {
     .name = "switch",

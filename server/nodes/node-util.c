@@ -95,7 +95,7 @@ long long node_check_int(const json_t *config, const char *key, const char *path
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         if (d)
             diags_add(d, node_subpath(p, sizeof(p), path, ".%s", key), "must be an integer from %lld to %lld", min,
-                  max);
+                      max);
         return def;
     }
     return json_integer_value(v);
@@ -131,8 +131,10 @@ bool node_check_field(const json_t *v, const char *path, Diags *d)
         return false;
     }
     if (n > NODE_MAX_PATH_LEN || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..")) {
-        diags_add(d, path, "\"%.64s\" is not a field path: dotted segments must be non-empty and the whole at "
-                           "most %d characters", s, NODE_MAX_PATH_LEN);
+        diags_add(d, path,
+                  "\"%.64s\" is not a field path: dotted segments must be non-empty and the whole at "
+                  "most %d characters",
+                  s, NODE_MAX_PATH_LEN);
         return false;
     }
     return true;
@@ -232,8 +234,10 @@ const json_t *node_operand(const NodeCtx *c, const char *def, const char **ret_k
     if (!v) {
         StrBuf b = {0};
         key_list(&b, c->inputs);
-        node_err(e, "InvalidInput", "input \"%s\" is missing (the node's inputs are %s); set \"input\" in the "
-                                    "config or map an upstream output to it", key, b.s);
+        node_err(e, "InvalidInput",
+                 "input \"%s\" is missing (the node's inputs are %s); set \"input\" in the "
+                 "config or map an upstream output to it",
+                 key, b.s);
         sb_free(&b);
     }
     return v;

@@ -30,8 +30,9 @@ static void check_type_spec(const json_t *spec, const char *path, Diags *d)
         if (i == json_array_size(spec))
             return;
     }
-    diags_add(d, path, "must be a type (string, number, integer, boolean, object, array, null) or an array of "
-                       "them");
+    diags_add(d, path,
+              "must be a type (string, number, integer, boolean, object, array, null) or an array of "
+              "them");
 }
 
 static void validate_check(const json_t *config, const char *path, Diags *d)
@@ -47,8 +48,9 @@ static void validate_check(const json_t *config, const char *path, Diags *d)
     node_check_string(config, "input", path, NULL, d);
     node_check_bool(config, "allow_extra", path, true, d);
     if (!req && !types && !json_is_false(json_object_get(config, "allow_extra")))
-        diags_add(d, path, "a validate node needs \"required\" (fields that must be present) and/or \"types\" "
-                           "(field -> type)");
+        diags_add(d, path,
+                  "a validate node needs \"required\" (fields that must be present) and/or \"types\" "
+                  "(field -> type)");
     if (req && (!json_is_array(req) || json_array_size(req) > NODE_MAX_FIELDS))
         diags_add(d, node_subpath(p, sizeof(p), path, ".required"), "must be an array of at most %d field names",
                   NODE_MAX_FIELDS);
@@ -186,10 +188,7 @@ static int validate_run(const NodeCtx *c, json_t **ret, NodeErr *e)
     return 0;
 }
 
-static int validate_main(void)
-{
-    return node_main(validate_run);
-}
+static int validate_main(void) { return node_main(validate_run); }
 
 const NodeKind node_kind_validate = {
     .name = "validate",

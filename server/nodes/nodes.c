@@ -31,8 +31,8 @@ extern const NodeKind node_kind_exec;
  * and its zygotes (fresh images of this binary) must agree on it, so it
  * never depends on configuration. */
 static const NodeKind *const static_kinds[] = {
-    &node_kind_noop,      &node_kind_python, &node_kind_select,   &node_kind_filter,    &node_kind_sort,
-    &node_kind_aggregate, &node_kind_merge,  &node_kind_switch,   &node_kind_validate,  &node_kind_mask,
+    &node_kind_noop,      &node_kind_python,    &node_kind_select, &node_kind_filter,   &node_kind_sort,
+    &node_kind_aggregate, &node_kind_merge,     &node_kind_switch, &node_kind_validate, &node_kind_mask,
     &node_kind_csv_read,  &node_kind_csv_write, &node_kind_exec,
 };
 
@@ -81,8 +81,8 @@ void nodes_init(const NodesConfig *cfg)
         if (!static_kinds[i]->builtin)
             continue;
         builtin_index[i] = (int)n_builtins;
-        builtins[n_builtins++] = (SbxBuiltin){static_kinds[i]->name, static_kinds[i]->builtin,
-                                              static_kinds[i]->profile};
+        builtins[n_builtins++] =
+            (SbxBuiltin){static_kinds[i]->name, static_kinds[i]->builtin, static_kinds[i]->profile};
     }
 }
 
@@ -112,13 +112,13 @@ static int check_allowlist(const char *allow, char *err, size_t err_size)
         s = colon ? colon + 1 : NULL;
         if (n == 0)
             continue;
-        const char *why = path[0] != '/'                          ? "is not an absolute path"
+        const char *why = path[0] != '/'                                ? "is not an absolute path"
                           : stat(path, &st) < 0 || !S_ISREG(st.st_mode) ? "is not a regular file"
-                          : access(path, X_OK) < 0                   ? "is not executable"
-                                                                     : NULL;
+                          : access(path, X_OK) < 0                      ? "is not executable"
+                                                                        : NULL;
         if (why) {
-            snprintf(err, err_size, "FLOWD_EXEC_ALLOW=%s: \"%s\" %s (a colon-separated list of programs)", allow,
-                     path, why);
+            snprintf(err, err_size, "FLOWD_EXEC_ALLOW=%s: \"%s\" %s (a colon-separated list of programs)", allow, path,
+                     why);
             return -EINVAL;
         }
     }
@@ -154,10 +154,7 @@ int nodes_setup(const NodesConfig *cfg, char *err, size_t err_size)
     return 0;
 }
 
-const char *const *nodes_ro_paths(void)
-{
-    return ro_paths;
-}
+const char *const *nodes_ro_paths(void) { return ro_paths; }
 
 static int static_index(const NodeKind *k)
 {
@@ -250,8 +247,7 @@ void nodes_fill_request(const NodeKind *k, SbxRequest *req)
     req->argv = python_argv;
 }
 
-int nodes_prepare(const NodeKind *k, const json_t *config, const json_t *inputs, json_t **ret_prepared,
-                  char **ret_msg)
+int nodes_prepare(const NodeKind *k, const json_t *config, const json_t *inputs, json_t **ret_prepared, char **ret_msg)
 {
     json_t *prepared = NULL;
 

@@ -86,8 +86,7 @@ void nodes_fill_request(const NodeKind *k, SbxRequest *req);
  * default). Returns 0, or -errno with *ret_msg (malloc'd, for the user;
  * the caller frees it): the attempt should then fail with INVALID_INPUT
  * without starting. */
-int nodes_prepare(const NodeKind *k, const json_t *config, const json_t *inputs, json_t **ret_prepared,
-                  char **ret_msg);
+int nodes_prepare(const NodeKind *k, const json_t *config, const json_t *inputs, json_t **ret_prepared, char **ret_msg);
 
 /* Server side, after an attempt of k ended SBX_OK with an output object:
  * when k has a finish hook (csv.write), performs the side effect (writes

@@ -71,8 +71,9 @@ bool rpc_authorize(RpcCall *c)
         if (r < 0 && c->def->role != ROLE_NONE) {
             rpc_fail(c, GRPC_STATUS_UNAUTHENTICATED,
                      malformed ? "the authorization metadata must be \"Bearer <token>\""
-                     : r == -ENOENT ? "no token: send \"authorization: Bearer <token>\" (flowctl: --token or FLOWD_TOKEN)"
-                                    : "the token is not valid; ask an admin for a token made with `flowd token create`");
+                     : r == -ENOENT
+                         ? "no token: send \"authorization: Bearer <token>\" (flowctl: --token or FLOWD_TOKEN)"
+                         : "the token is not valid; ask an admin for a token made with `flowd token create`");
             return false;
         }
         c->authenticated = r == 0;

@@ -28,8 +28,7 @@ static void set_labels(Flowd__V1__Run *run, const char *labels_json)
         return;
     }
     run->labels = calloc(json_object_size(obj), sizeof(*run->labels));
-    json_object_foreach(obj, key, val)
-    {
+    json_object_foreach (obj, key, val) {
         Flowd__V1__Run__LabelsEntry *e = malloc(sizeof(*e));
         flowd__v1__run__labels_entry__init(e);
         e->key = strdup(key);

@@ -11,10 +11,7 @@
 #define NOT_SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
 #define SERVICE_UNKNOWN GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
 
-static bool known_service(const char *name)
-{
-    return !name || !*name || strcmp(name, "flowd.v1.WorkflowService") == 0;
-}
+static bool known_service(const char *name) { return !name || !*name || strcmp(name, "flowd.v1.WorkflowService") == 0; }
 
 static bool is_service(const char *name) { return name && strcmp(name, "flowd.v1.WorkflowService") == 0; }
 

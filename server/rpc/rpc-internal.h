@@ -93,23 +93,23 @@ struct RpcCall {
     atomic_int refs;
     RpcTag tag_close;
     RpcTag tag_send;
-    int cancelled;       /* set by RECV_CLOSE_ON_SERVER */
-    bool closed;         /* RECV_CLOSE_ON_SERVER completed */
-    bool md_sent;        /* initial metadata sent */
+    int cancelled; /* set by RECV_CLOSE_ON_SERVER */
+    bool closed;   /* RECV_CLOSE_ON_SERVER completed */
+    bool md_sent;  /* initial metadata sent */
     bool status_sent;
-    bool sending;        /* a send batch is in flight */
+    bool sending; /* a send batch is in flight */
     grpc_byte_buffer *send_bb;
     grpc_slice status_details;
     grpc_status_code code; /* the status sent, for logs and metrics */
     uint64_t start_mono;
     RpcCaller caller;
     bool authenticated;
-    char audit_run[64];  /* the run the call was about, for the audit log */
-    RpcStream *stream;   /* server-streaming calls */
-    bool health_watch;   /* a Health/Watch stream */
-    bool health_known;   /* it watches "" or flowd.v1.WorkflowService */
-    bool health_service; /* it watches flowd.v1.WorkflowService */
-    int health_sent;     /* the last status sent, -1: none */
+    char audit_run[64];                        /* the run the call was about, for the audit log */
+    RpcStream *stream;                         /* server-streaming calls */
+    bool health_watch;                         /* a Health/Watch stream */
+    bool health_known;                         /* it watches "" or flowd.v1.WorkflowService */
+    bool health_service;                       /* it watches flowd.v1.WorkflowService */
+    int health_sent;                           /* the last status sent, -1: none */
     void (*on_send_done)(RpcCall *c, bool ok); /* streams: next step */
 };
 

@@ -67,9 +67,10 @@ grpc_status_code rpc_status_from_errno(int err)
 }
 
 static const char *const status_names[] = {
-    "OK",        "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    "OK",        "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS",  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",    "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED",
 };
 
 const char *rpc_status_name(grpc_status_code code)
@@ -86,8 +87,7 @@ static void audit_call(RpcCall *c)
 {
     const RpcConfig *cfg = &c->srv->cfg;
 
-    met_grpc_request(c->def ? c->def->path : "unknown", c->code,
-                     (double)(now_mono_ns() - c->start_mono) / 1e9);
+    met_grpc_request(c->def ? c->def->path : "unknown", c->code, (double)(now_mono_ns() - c->start_mono) / 1e9);
     if (!cfg->audit || !c->def)
         return;
     char *peer = grpc_call_get_peer(c->call);
@@ -157,10 +157,7 @@ static grpc_byte_buffer *make_bb(const void *data, size_t len)
     return bb;
 }
 
-bool rpc_send_locked(RpcCall *c, const void *data, size_t len)
-{
-    return start_send(c, make_bb(data, len), false);
-}
+bool rpc_send_locked(RpcCall *c, const void *data, size_t len) { return start_send(c, make_bb(data, len), false); }
 
 /* Status messages travel in HTTP/2 trailers, which clients limit (8 KiB by
  * default in gRPC C core); a longer message would lose the status itself. */
@@ -227,9 +224,8 @@ static bool arm(RpcPending *p)
     grpc_metadata_array_init(&p->md);
     p->call = NULL;
     p->payload = NULL;
-    grpc_call_error e = grpc_server_request_registered_call(
-        p->gs, p->handle, &p->call, &p->deadline, &p->md,
-        &p->payload, p->srv->cq, p->srv->cq, &p->tag);
+    grpc_call_error e = grpc_server_request_registered_call(p->gs, p->handle, &p->call, &p->deadline, &p->md,
+                                                            &p->payload, p->srv->cq, p->srv->cq, &p->tag);
     return e == GRPC_CALL_OK;
 }
 
@@ -439,7 +435,8 @@ static RpcPending *register_methods(RpcServer *s, grpc_server *gs, bool with_wor
             p->gs = gs;
             p->def = &tables[t][i];
             p->tag = (RpcTag){TAG_NEW_CALL, p};
-            p->handle = grpc_server_register_method(gs, p->def->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            p->handle =
+                grpc_server_register_method(gs, p->def->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
         }
     return pending;
 }
@@ -475,11 +472,11 @@ static grpc_server_credentials *server_creds(const RpcConfig *cfg)
     if (!cfg->tls_cert_pem)
         return grpc_insecure_server_credentials_create();
     grpc_ssl_pem_key_cert_pair pair = {.private_key = cfg->tls_key_pem, .cert_chain = cfg->tls_cert_pem};
-    return grpc_ssl_server_credentials_create_ex(
-        cfg->tls_client_ca_pem, &pair, 1,
-        cfg->tls_client_ca_pem ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
-        NULL);
+    return grpc_ssl_server_credentials_create_ex(cfg->tls_client_ca_pem, &pair, 1,
+                                                 cfg->tls_client_ca_pem
+                                                     ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+                                                 NULL);
 }
 
 static grpc_server *create_server(const RpcConfig *cfg)
@@ -491,7 +488,8 @@ static grpc_server *create_server(const RpcConfig *cfg)
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONCURRENT_STREAMS, .value.integer = 1000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
          .value.integer = 10000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1},
     };
@@ -513,8 +511,7 @@ int rpc_start(const RpcConfig *cfg, RpcServer **ret, char *err, size_t err_size)
     s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
     grpc_server_credentials_release(creds);
     if (s->port == 0) {
-        snprintf(err, err_size, "cannot listen on %s (FLOWD_LISTEN): the address is in use or invalid",
-                 cfg->listen);
+        snprintf(err, err_size, "cannot listen on %s (FLOWD_LISTEN): the address is in use or invalid", cfg->listen);
         grpc_server_destroy(s->server);
         grpc_completion_queue_shutdown(s->cq);
         grpc_completion_queue_destroy(s->cq);

@@ -329,9 +329,9 @@ static void cancel_run(RpcCall *c, const ProtobufCMessage *m)
     bool finished = run->finished_ns != 0;
     store_runs_free(run, 1);
     if (!finished) {
-        _cleanup_free_ char *reason =
-            req->reason && *req->reason ? xasprintf("cancelled by %s: %s", c->caller.user, req->reason)
-                                        : xasprintf("cancelled by %s", c->caller.user);
+        _cleanup_free_ char *reason = req->reason && *req->reason
+                                          ? xasprintf("cancelled by %s: %s", c->caller.user, req->reason)
+                                          : xasprintf("cancelled by %s", c->caller.user);
         if (eng_cancel(c->srv->cfg.engine, req->run_id, scope_tenant(c), reason) == 0)
             wait_terminal(c->srv->cfg.store, req->run_id);
     }
@@ -435,9 +435,9 @@ static void get_server_info(RpcCall *c, const ProtobufCMessage *m)
     free(kind_names);
 }
 
-#define METHOD(name, req, kind, role, fn, wf)                                                                 \
-    {                                                                                                          \
-        "/flowd.v1.WorkflowService/" name, name, &flowd__v1__##req##__descriptor, kind, role, fn, wf           \
+#define METHOD(name, req, kind, role, fn, wf)                                                                          \
+    {                                                                                                                  \
+        "/flowd.v1.WorkflowService/" name, name, &flowd__v1__##req##__descriptor, kind, role, fn, wf                   \
     }
 
 const RpcMethodDef rpc_workflow_methods[] = {

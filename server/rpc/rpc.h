@@ -28,12 +28,12 @@ typedef int (*RpcAuthFn)(const char *token, RpcCaller *ret, void *userdata);
 typedef void (*RpcAuditFn)(const AuthAudit *rec, void *userdata);
 
 typedef struct RpcConfig {
-    const char *listen;   /* "127.0.0.1:50051" */
-    unsigned threads;     /* completion-queue workers; 0 = auto */
+    const char *listen; /* "127.0.0.1:50051" */
+    unsigned threads;   /* completion-queue workers; 0 = auto */
     Engine *engine;
     Store *store;
     SbxPool *sbx;
-    RpcAuthFn auth;       /* NULL: no authentication (FLOWD_AUTH=none) */
+    RpcAuthFn auth; /* NULL: no authentication (FLOWD_AUTH=none) */
     void *auth_userdata;
     const char *version;
     const char *sandbox_mode;

@@ -9,7 +9,8 @@
 #define STORE_PURGE_CACHE_FACTOR 4u
 
 /* On the writer: the engine thread asks, and sees its own uncommitted puts. */
-int store_sqlite_cache_get(Store *store, const char *key, uint64_t now_ns, char **ret_output_json) {
+int store_sqlite_cache_get(Store *store, const char *key, uint64_t now_ns, char **ret_output_json)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -28,8 +29,8 @@ int store_sqlite_cache_get(Store *store, const char *key, uint64_t now_ns, char 
     return store_strdup((const char *)sqlite3_column_text(st, 0), ret_output_json);
 }
 
-int store_sqlite_cache_put(Store *store, const char *key, const char *output_json, uint64_t expires_ns,
-                           StoreError *e) {
+int store_sqlite_cache_put(Store *store, const char *key, const char *output_json, uint64_t expires_ns, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -44,14 +45,16 @@ int store_sqlite_cache_put(Store *store, const char *key, const char *output_jso
     return store_write_exec(s, &b, e, "cache_put", key);
 }
 
-static uint64_t store_now_ns(void) {
+static uint64_t store_now_ns(void)
+{
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int store_purge_step(StoreSqlite *s, StoreStmt id, uint64_t before_ns, unsigned max, StoreError *e) {
+static int store_purge_step(StoreSqlite *s, StoreStmt id, uint64_t before_ns, unsigned max, StoreError *e)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -68,7 +71,8 @@ static int store_purge_step(StoreSqlite *s, StoreStmt id, uint64_t before_ns, un
 
 /* One short transaction of its own, so that the engine's turns interleave
  * with retention instead of waiting for one long delete. */
-int store_sqlite_purge(Store *store, uint64_t before_ns, unsigned max, unsigned *ret_purged, StoreError *e) {
+int store_sqlite_purge(Store *store, uint64_t before_ns, unsigned max, unsigned *ret_purged, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     const StoreOps *ops = store->ops;
     int r, n;
@@ -83,7 +87,8 @@ int store_sqlite_purge(Store *store, uint64_t before_ns, unsigned max, unsigned 
     if ((r = ops->begin(store, e)) < 0)
         return r;
     n = store_purge_step(s, STORE_STMT_PURGE_RUNS, before_ns, max, e);
-    if (n >= 0 && (r = store_purge_step(s, STORE_STMT_PURGE_CACHE, store_now_ns(), max * STORE_PURGE_CACHE_FACTOR, e)) < 0)
+    if (n >= 0 &&
+        (r = store_purge_step(s, STORE_STMT_PURGE_CACHE, store_now_ns(), max * STORE_PURGE_CACHE_FACTOR, e)) < 0)
         n = r;
     if (n < 0) {
         ops->rollback(store);

@@ -14,7 +14,8 @@
  * holds; the OS page cache does the rest. journal_size_limit stops a WAL that
  * once grew large (a burst of writes with a reader holding a snapshot) from
  * keeping its disk space forever. */
-static int store_conn_pragmas(StoreConn *c, bool writer, bool sync_full, StoreError *e) {
+static int store_conn_pragmas(StoreConn *c, bool writer, bool sync_full, StoreError *e)
+{
     char sql[256];
 
     if (writer)
@@ -29,14 +30,16 @@ static int store_conn_pragmas(StoreConn *c, bool writer, bool sync_full, StoreEr
 
 /* DEFENSIVE refuses writes that could corrupt the file (writable_schema and
  * friends); the schema is trusted by nothing but this code. */
-static void store_conn_harden(sqlite3 *db) {
+static void store_conn_harden(sqlite3 *db)
+{
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 }
 
-int store_conn_open(StoreConn *c, const char *path, bool writer, bool sync_full, StoreError *e) {
+int store_conn_open(StoreConn *c, const char *path, bool writer, bool sync_full, StoreError *e)
+{
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     int rc;
 
@@ -52,7 +55,8 @@ int store_conn_open(StoreConn *c, const char *path, bool writer, bool sync_full,
     return store_conn_pragmas(c, writer, sync_full, e);
 }
 
-void store_conn_close(StoreConn *c) {
+void store_conn_close(StoreConn *c)
+{
     if (!c->db)
         return;
     for (size_t i = 0; i < _STORE_STMT_MAX; i++)
@@ -65,7 +69,8 @@ void store_conn_close(StoreConn *c) {
 /* Returns a SQLite result code, so that the caller's error path can tell a
  * disk-full from anything else. PERSISTENT: the statement lives as long as
  * the connection, so SQLite takes its memory from the heap, not lookaside. */
-int store_conn_stmt(StoreConn *c, StoreStmt id, sqlite3_stmt **ret) {
+int store_conn_stmt(StoreConn *c, StoreStmt id, sqlite3_stmt **ret)
+{
     int rc;
 
     if (!c->stmts[id]) {
@@ -79,14 +84,16 @@ int store_conn_stmt(StoreConn *c, StoreStmt id, sqlite3_stmt **ret) {
 
 /* Resetting at once matters for readers: a statement left un-reset keeps its
  * read transaction and so pins an old WAL snapshot, which stops checkpoints. */
-void store_stmt_donep(sqlite3_stmt **st) {
+void store_stmt_donep(sqlite3_stmt **st)
+{
     if (!*st)
         return;
     sqlite3_reset(*st);
     sqlite3_clear_bindings(*st);
 }
 
-int store_conn_exec(StoreConn *c, const char *sql, StoreError *e) {
+int store_conn_exec(StoreConn *c, const char *sql, StoreError *e)
+{
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
     if (rc != SQLITE_OK)
@@ -94,7 +101,8 @@ int store_conn_exec(StoreConn *c, const char *sql, StoreError *e) {
     return 0;
 }
 
-int store_pool_open(StoreSqlite *s, unsigned n, StoreError *e) {
+int store_pool_open(StoreSqlite *s, unsigned n, StoreError *e)
+{
     int r;
 
     s->readers = calloc(n, sizeof(StoreConn));
@@ -114,7 +122,8 @@ int store_pool_open(StoreSqlite *s, unsigned n, StoreError *e) {
 }
 
 /* The caller has stopped every thread that reads, so all readers are free. */
-void store_pool_close(StoreSqlite *s) {
+void store_pool_close(StoreSqlite *s)
+{
     for (unsigned i = 0; i < s->n_readers; i++)
         store_conn_close(&s->readers[i]);
     free(s->readers);
@@ -123,7 +132,8 @@ void store_pool_close(StoreSqlite *s) {
     s->pool_free = NULL;
 }
 
-StoreConn *store_reader_get(StoreSqlite *s) {
+StoreConn *store_reader_get(StoreSqlite *s)
+{
     StoreConn *c;
 
     pthread_mutex_lock(&s->pool_lock);
@@ -135,7 +145,8 @@ StoreConn *store_reader_get(StoreSqlite *s) {
     return c;
 }
 
-void store_reader_put(StoreSqlite *s, StoreConn *c) {
+void store_reader_put(StoreSqlite *s, StoreConn *c)
+{
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->pool_free;
     s->pool_free = c;
@@ -143,7 +154,8 @@ void store_reader_put(StoreSqlite *s, StoreConn *c) {
     pthread_mutex_unlock(&s->pool_lock);
 }
 
-int store_reader_begin(StoreReader *rd) {
+int store_reader_begin(StoreReader *rd)
+{
     sqlite3_stmt *st;
     int rc;
 
@@ -157,7 +169,8 @@ int store_reader_begin(StoreReader *rd) {
     return 0;
 }
 
-void store_reader_donep(StoreReader *rd) {
+void store_reader_donep(StoreReader *rd)
+{
     sqlite3_stmt *st;
 
     if (!rd->c)

@@ -4,7 +4,8 @@
 
 #include "store-sqlite.h"
 
-int store_sqlite_dead_letter_put(Store *store, const StoreDeadLetter *d, StoreError *e) {
+int store_sqlite_dead_letter_put(Store *store, const StoreDeadLetter *d, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -30,7 +31,8 @@ int store_sqlite_dead_letter_put(Store *store, const StoreDeadLetter *d, StoreEr
 
 /* Runs a one-row UPDATE or DELETE by id; -ENOENT when no row matched. */
 static int store_dl_change(StoreSqlite *s, StoreStmt id, const char *dl_id, const char *arg, const char *what,
-                           StoreError *e) {
+                           StoreError *e)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
     int r;
@@ -48,16 +50,19 @@ static int store_dl_change(StoreSqlite *s, StoreStmt id, const char *dl_id, cons
     return 0;
 }
 
-int store_sqlite_dead_letter_mark_retried(Store *store, const char *id, const char *run_id, StoreError *e) {
+int store_sqlite_dead_letter_mark_retried(Store *store, const char *id, const char *run_id, StoreError *e)
+{
     return store_dl_change(store_sql(store), STORE_STMT_DL_MARK, id, run_id ? run_id : "", "dead_letter_mark_retried",
                            e);
 }
 
-int store_sqlite_dead_letter_delete(Store *store, const char *id, StoreError *e) {
+int store_sqlite_dead_letter_delete(Store *store, const char *id, StoreError *e)
+{
     return store_dl_change(store_sql(store), STORE_STMT_DL_DELETE, id, NULL, "dead_letter_delete", e);
 }
 
-static int store_dl_read(sqlite3_stmt *st, StoreDeadLetter *d) {
+static int store_dl_read(sqlite3_stmt *st, StoreDeadLetter *d)
+{
     StoreCols c = {st, 0};
 
     d->id = store_col_text(&c, 0);
@@ -77,7 +82,8 @@ static int store_dl_read(sqlite3_stmt *st, StoreDeadLetter *d) {
     return c.r;
 }
 
-static int store_dl_collect(sqlite3_stmt *st, StoreDeadLetter **ret, size_t *ret_n) {
+static int store_dl_collect(sqlite3_stmt *st, StoreDeadLetter **ret, size_t *ret_n)
+{
     StoreDeadLetter *dls = NULL;
     size_t n = 0, cap = 0;
     int rc = SQLITE_OK, r = 0;
@@ -96,7 +102,8 @@ static int store_dl_collect(sqlite3_stmt *st, StoreDeadLetter **ret, size_t *ret
     return 0;
 }
 
-int store_sqlite_dead_letter_get(Store *store, const char *id, StoreDeadLetter **ret) {
+int store_sqlite_dead_letter_get(Store *store, const char *id, StoreDeadLetter **ret)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreDeadLetter *dls = NULL;
@@ -115,7 +122,8 @@ int store_sqlite_dead_letter_get(Store *store, const char *id, StoreDeadLetter *
     return 0;
 }
 
-static int store_dl_cursor(StoreConn *conn, const char *id, int64_t *ret_created) {
+static int store_dl_cursor(StoreConn *conn, const char *id, int64_t *ret_created)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int rc;
 
@@ -133,7 +141,8 @@ static int store_dl_cursor(StoreConn *conn, const char *id, int64_t *ret_created
 }
 
 int store_sqlite_dead_letters_list(Store *store, const char *tenant, const char *after_id, unsigned limit,
-                                   StoreDeadLetter **ret, size_t *ret_n) {
+                                   StoreDeadLetter **ret, size_t *ret_n)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     bool cursor = after_id && *after_id;

@@ -10,7 +10,8 @@
 
 #include "store-sqlite.h"
 
-static int store_errno_from_constraint(int rc) {
+static int store_errno_from_constraint(int rc)
+{
     switch (rc) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -22,11 +23,10 @@ static int store_errno_from_constraint(int rc) {
     }
 }
 
-static bool store_errno_is_full(int err) {
-    return err == ENOSPC || err == EDQUOT || err == EFBIG;
-}
+static bool store_errno_is_full(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG; }
 
-static int store_file_errno(sqlite3 *db, int op) {
+static int store_file_errno(sqlite3 *db, int op)
+{
     sqlite3_file *f = NULL;
     int err = 0;
 
@@ -48,7 +48,8 @@ static int store_file_errno(sqlite3 *db, int op) {
  * A full disk wins over whatever else is found. A write that fails because
  * the file system is full surfaces as SQLITE_FULL or as SQLITE_IOERR_WRITE
  * with ENOSPC (EFBIG under RLIMIT_FSIZE, EDQUOT over a quota). */
-static int store_sys_errno(sqlite3 *db) {
+static int store_sys_errno(sqlite3 *db)
+{
     int errs[3] = {0};
 
     if (!db)
@@ -65,11 +66,10 @@ static int store_sys_errno(sqlite3 *db) {
     return 0;
 }
 
-static int store_errno_from_ioerr(sqlite3 *db) {
-    return store_errno_is_full(store_sys_errno(db)) ? -ENOSPC : -EIO;
-}
+static int store_errno_from_ioerr(sqlite3 *db) { return store_errno_is_full(store_sys_errno(db)) ? -ENOSPC : -EIO; }
 
-int store_errno_from_sqlite(sqlite3 *db, int rc) {
+int store_errno_from_sqlite(sqlite3 *db, int rc)
+{
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
@@ -107,7 +107,8 @@ int store_errno_from_sqlite(sqlite3 *db, int rc) {
     }
 }
 
-int store_err(StoreError *e, int neg_errno, const char *fmt, ...) {
+int store_err(StoreError *e, int neg_errno, const char *fmt, ...)
+{
     va_list ap;
 
     if (!e)
@@ -119,7 +120,8 @@ int store_err(StoreError *e, int neg_errno, const char *fmt, ...) {
     return neg_errno;
 }
 
-int store_err_wrap(StoreError *e, int neg_errno, const char *fmt, ...) {
+int store_err_wrap(StoreError *e, int neg_errno, const char *fmt, ...)
+{
     char inner[sizeof(e->msg)];
     char outer[sizeof(e->msg) - 1];
     va_list ap;
@@ -149,7 +151,8 @@ int store_err_wrap(StoreError *e, int neg_errno, const char *fmt, ...) {
 /* The message names the operation, SQLite's text and, for errors that come
  * from the operating system, the errno text, which is what an operator needs
  * to act on ("No space left on device" rather than "disk I/O error"). */
-int store_err_sqlite(StoreError *e, sqlite3 *db, int rc, const char *what) {
+int store_err_sqlite(StoreError *e, sqlite3 *db, int rc, const char *what)
+{
     int r = store_errno_from_sqlite(db, rc);
     const char *text = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     int prim = rc & 0xff;
@@ -163,6 +166,7 @@ int store_err_sqlite(StoreError *e, sqlite3 *db, int rc, const char *what) {
     return store_err(e, r, "%s: %s", what, text);
 }
 
-bool store_err_is_write_failure(int neg_errno) {
+bool store_err_is_write_failure(int neg_errno)
+{
     return neg_errno == -ENOSPC || neg_errno == -EIO || neg_errno == -ENOMEM;
 }

@@ -5,7 +5,8 @@
 
 #include "store-sqlite.h"
 
-int store_sqlite_node_put(Store *store, const char *run_id, const StoreNode *n, StoreError *e) {
+int store_sqlite_node_put(Store *store, const char *run_id, const StoreNode *n, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -26,7 +27,8 @@ int store_sqlite_node_put(Store *store, const char *run_id, const StoreNode *n, 
 
 /* Explains why event_put inserted nothing: no such run, or a seq that is
  * not last_seq + 1 (a duplicate or a gap). */
-static int store_event_refused(StoreSqlite *s, const char *run_id, uint64_t seq, StoreError *e) {
+static int store_event_refused(StoreSqlite *s, const char *run_id, uint64_t seq, StoreError *e)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int rc, r;
 
@@ -43,7 +45,8 @@ static int store_event_refused(StoreSqlite *s, const char *run_id, uint64_t seq,
                      s->path, run_id, seq, (long long)sqlite3_column_int64(st, 0));
 }
 
-int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *ev, StoreError *e) {
+int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *ev, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -66,7 +69,8 @@ int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *e
     return 0;
 }
 
-static int store_event_read(sqlite3_stmt *st, StoreEvent *ev) {
+static int store_event_read(sqlite3_stmt *st, StoreEvent *ev)
+{
     StoreCols c = {st, 0};
 
     ev->seq = store_col_u64(st, 0);
@@ -76,7 +80,8 @@ static int store_event_read(sqlite3_stmt *st, StoreEvent *ev) {
 }
 
 int store_sqlite_events_read(Store *store, const char *run_id, uint64_t after_seq, unsigned max,
-                             StoreEvent **ret_events, size_t *ret_n) {
+                             StoreEvent **ret_events, size_t *ret_n)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreEvent *evs = NULL;

@@ -4,7 +4,8 @@
 
 #include "store-sqlite.h"
 
-int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e) {
+int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -32,7 +33,8 @@ int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e) {
     return store_write_exec(s, &b, e, "run_insert", r->run_id);
 }
 
-int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e) {
+int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -58,7 +60,8 @@ int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e) {
 
 /* On the writer, so that a run inserted earlier in the open transaction is
  * seen: the engine checks the key and inserts within one turn. */
-int store_sqlite_idem_lookup(Store *store, const char *tenant, const char *key, char **ret_run_id) {
+int store_sqlite_idem_lookup(Store *store, const char *tenant, const char *key, char **ret_run_id)
+{
     StoreSqlite *s = store_sql(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreBind b;
@@ -79,7 +82,8 @@ int store_sqlite_idem_lookup(Store *store, const char *tenant, const char *key, 
     return store_strdup((const char *)sqlite3_column_text(st, 0), ret_run_id);
 }
 
-static int store_run_read(sqlite3_stmt *st, StoreRun *r) {
+static int store_run_read(sqlite3_stmt *st, StoreRun *r)
+{
     StoreCols c = {st, 0};
 
     r->run_id = store_col_text(&c, 0);
@@ -103,7 +107,8 @@ static int store_run_read(sqlite3_stmt *st, StoreRun *r) {
     return c.r;
 }
 
-static int store_node_read(sqlite3_stmt *st, StoreNode *n) {
+static int store_node_read(sqlite3_stmt *st, StoreNode *n)
+{
     StoreCols c = {st, 0};
 
     n->node_id = store_col_text(&c, 0);
@@ -117,7 +122,8 @@ static int store_node_read(sqlite3_stmt *st, StoreNode *n) {
     return c.r;
 }
 
-static int store_nodes_read(StoreConn *conn, const char *run_id, StoreNode **ret, size_t *ret_n) {
+static int store_nodes_read(StoreConn *conn, const char *run_id, StoreNode **ret, size_t *ret_n)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     StoreNode *nodes = NULL;
     size_t n = 0, cap = 0;
@@ -128,7 +134,8 @@ static int store_nodes_read(StoreConn *conn, const char *run_id, StoreNode **ret
     rc = sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
     while (r >= 0 && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
-        if ((r = store_grow((void **)&nodes, sizeof(*nodes), n, &cap)) >= 0 && (r = store_node_read(st, &nodes[n])) >= 0)
+        if ((r = store_grow((void **)&nodes, sizeof(*nodes), n, &cap)) >= 0 &&
+            (r = store_node_read(st, &nodes[n])) >= 0)
             n++;
     }
     if (r >= 0 && rc != SQLITE_DONE)
@@ -142,7 +149,8 @@ static int store_nodes_read(StoreConn *conn, const char *run_id, StoreNode **ret
     return 0;
 }
 
-static int store_run_fetch(StoreConn *conn, const char *run_id, StoreRun **ret) {
+static int store_run_fetch(StoreConn *conn, const char *run_id, StoreRun **ret)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     _cleanup_free_ StoreRun *run = NULL;
     int rc, r;
@@ -164,7 +172,8 @@ static int store_run_fetch(StoreConn *conn, const char *run_id, StoreRun **ret) 
     return 0;
 }
 
-int store_sqlite_run_get(Store *store, const char *run_id, StoreRun **ret_run, StoreNode **ret_nodes, size_t *ret_n) {
+int store_sqlite_run_get(Store *store, const char *run_id, StoreRun **ret_run, StoreNode **ret_nodes, size_t *ret_n)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     StoreRun *run = NULL;
     StoreNode *nodes = NULL;
@@ -185,7 +194,8 @@ int store_sqlite_run_get(Store *store, const char *run_id, StoreRun **ret_run, S
     return 0;
 }
 
-static int store_runs_cursor(StoreConn *conn, const char *run_id, int64_t *ret_created) {
+static int store_runs_cursor(StoreConn *conn, const char *run_id, int64_t *ret_created)
+{
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int rc;
 
@@ -202,7 +212,8 @@ static int store_runs_cursor(StoreConn *conn, const char *run_id, int64_t *ret_c
     return 0;
 }
 
-static int store_runs_collect(sqlite3_stmt *st, StoreRun **ret, size_t *ret_n) {
+static int store_runs_collect(sqlite3_stmt *st, StoreRun **ret, size_t *ret_n)
+{
     StoreRun *runs = NULL;
     size_t n = 0, cap = 0;
     int rc, r = 0;
@@ -222,7 +233,8 @@ static int store_runs_collect(sqlite3_stmt *st, StoreRun **ret, size_t *ret_n) {
 }
 
 int store_sqlite_runs_list(Store *store, const char *tenant, int status, const char *after_run_id, unsigned limit,
-                           StoreRun **ret_runs, size_t *ret_n) {
+                           StoreRun **ret_runs, size_t *ret_n)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     bool cursor = after_run_id && *after_run_id;
@@ -248,7 +260,8 @@ int store_sqlite_runs_list(Store *store, const char *tenant, int status, const c
     return store_runs_collect(st, ret_runs, ret_n);
 }
 
-int store_sqlite_runs_unfinished(Store *store, char ***ret_ids, size_t *ret_n) {
+int store_sqlite_runs_unfinished(Store *store, char ***ret_ids, size_t *ret_n)
+{
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     char **ids = NULL;

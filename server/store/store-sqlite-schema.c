@@ -87,9 +87,7 @@ static const char store_schema_v1[] =
     ") STRICT;"
     "CREATE INDEX cache_expires ON cache (expires_ns);";
 
-static int store_migrate_v1(StoreConn *c, StoreError *e) {
-    return store_conn_exec(c, store_schema_v1, e);
-}
+static int store_migrate_v1(StoreConn *c, StoreError *e) { return store_conn_exec(c, store_schema_v1, e); }
 
 typedef int (*StoreMigration)(StoreConn *c, StoreError *e);
 
@@ -101,7 +99,8 @@ static const StoreMigration store_migrations[] = {
 _Static_assert(ELEMENTSOF(store_migrations) == STORE_SCHEMA_VERSION + 1,
                "every schema version up to STORE_SCHEMA_VERSION needs a migration");
 
-static int store_pragma_int(StoreConn *c, const char *sql, int64_t *ret, StoreError *e) {
+static int store_pragma_int(StoreConn *c, const char *sql, int64_t *ret, StoreError *e)
+{
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -120,7 +119,8 @@ static int store_pragma_int(StoreConn *c, const char *sql, int64_t *ret, StoreEr
 
 /* A file flowd did not make is never written: user_version 0 with tables in
  * it, or another application's id, means someone else's database. */
-static int store_schema_check(StoreConn *c, const char *path, int64_t *ret_version, StoreError *e) {
+static int store_schema_check(StoreConn *c, const char *path, int64_t *ret_version, StoreError *e)
+{
     int64_t version, app_id, n_tables;
     int r;
 
@@ -140,7 +140,8 @@ static int store_schema_check(StoreConn *c, const char *path, int64_t *ret_versi
     return 0;
 }
 
-static int store_schema_step(StoreConn *c, int version, StoreError *e) {
+static int store_schema_step(StoreConn *c, int version, StoreError *e)
+{
     char sql[64];
     int r;
 
@@ -151,7 +152,8 @@ static int store_schema_step(StoreConn *c, int version, StoreError *e) {
     return store_conn_exec(c, sql, e);
 }
 
-static int store_schema_upgrade(StoreConn *c, int from, StoreError *e) {
+static int store_schema_upgrade(StoreConn *c, int from, StoreError *e)
+{
     char sql[64];
     int r;
 
@@ -171,7 +173,8 @@ static int store_schema_upgrade(StoreConn *c, int from, StoreError *e) {
 /* WAL is switched on only once the file is known to be ours, and outside any
  * transaction (SQLite cannot change the journal mode inside one). WAL is what
  * lets the reader connections read while the writer writes. */
-static int store_schema_wal(StoreConn *c, const char *path, StoreError *e) {
+static int store_schema_wal(StoreConn *c, const char *path, StoreError *e)
+{
     sqlite3_stmt *st = NULL;
     int rc, r = 0;
 
@@ -187,7 +190,8 @@ static int store_schema_wal(StoreConn *c, const char *path, StoreError *e) {
     return r;
 }
 
-int store_schema_migrate(StoreConn *c, const char *path, StoreError *e) {
+int store_schema_migrate(StoreConn *c, const char *path, StoreError *e)
+{
     int64_t version = 0;
     int r;
 

@@ -6,25 +6,24 @@
  */
 #include "store-sqlite.h"
 
-#define RUN_COLS                                                                                     \
-    "run_id, tenant, owner, workflow_name, status, degraded, created_ns, started_ns, finished_ns, " \
+#define RUN_COLS                                                                                                       \
+    "run_id, tenant, owner, workflow_name, status, degraded, created_ns, started_ns, finished_ns, "                    \
     "workflow, inputs_json, labels_json, outputs_json, failure, idempotency_key, last_seq"
 
-#define DL_COLS                                                                                   \
-    "id, run_id, node_id, tenant, workflow_name, kind, inputs_json, failure, attempts, created_ns, " \
+#define DL_COLS                                                                                                        \
+    "id, run_id, node_id, tenant, workflow_name, kind, inputs_json, failure, attempts, created_ns, "                   \
     "retried_run_id, node"
 
 /* Newest first; (created_ns, run_id) is unique, so the cursor is exact even
  * when two runs share a timestamp. The indexes runs_created,
  * runs_tenant_created, runs_status_created and runs_tenant_status_created
  * serve the four filters (scanned backwards). */
-#define RUNS_LIST(where) \
-    "SELECT " RUN_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
+#define RUNS_LIST(where) "SELECT " RUN_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
 #define RL_TENANT " AND tenant = ?1"
 #define RL_STATUS " AND status = ?2"
 #define RL_CURSOR " AND (created_ns, run_id) < (?3, ?4)"
 
-#define DL_LIST(where) \
+#define DL_LIST(where)                                                                                                 \
     "SELECT " DL_COLS " FROM dead_letters WHERE 1" where " ORDER BY created_ns DESC, id DESC LIMIT ?4"
 #define DL_TENANT " AND tenant = ?1"
 #define DL_CURSOR " AND (created_ns, id) < (?2, ?3)"

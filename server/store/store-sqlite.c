@@ -14,7 +14,8 @@
 
 #include "store-sqlite.h"
 
-static void store_sqlite_free(StoreSqlite *s) {
+static void store_sqlite_free(StoreSqlite *s)
+{
     if (!s)
         return;
     store_pool_close(s);
@@ -31,16 +32,15 @@ static void store_sqlite_free(StoreSqlite *s) {
     free(s);
 }
 
-static void store_sqlite_freep(StoreSqlite **s) {
-    store_sqlite_free(*s);
-}
+static void store_sqlite_freep(StoreSqlite **s) { store_sqlite_free(*s); }
 
 /* Two flowd processes on one file would both resume the same runs after a
  * crash, so the second is refused. The descriptor also creates the file with
  * mode 0600 (SQLite gives its -wal and -shm files the same mode): runs hold
  * tenants' inputs and outputs. flock() does not interact with SQLite's POSIX
  * locks. */
-static int store_sqlite_lock(StoreSqlite *s, bool *ret_created, StoreError *e) {
+static int store_sqlite_lock(StoreSqlite *s, bool *ret_created, StoreError *e)
+{
     bool created = true;
     int fd;
 
@@ -62,7 +62,8 @@ static int store_sqlite_lock(StoreSqlite *s, bool *ret_created, StoreError *e) {
 
 /* A new file's directory entry must reach the disk too, or a power loss
  * right after the first commit could lose the whole file. */
-static int store_sqlite_sync_dir(StoreSqlite *s, StoreError *e) {
+static int store_sqlite_sync_dir(StoreSqlite *s, StoreError *e)
+{
     _cleanup_free_ char *copy = strdup(s->path);
     int fd, r = 0;
 
@@ -76,7 +77,8 @@ static int store_sqlite_sync_dir(StoreSqlite *s, StoreError *e) {
     return r;
 }
 
-static int store_sqlite_new(const char *path, StoreSqlite **ret, StoreError *e) {
+static int store_sqlite_new(const char *path, StoreSqlite **ret, StoreError *e)
+{
     StoreSqlite *s;
 
     if (!sqlite3_threadsafe())
@@ -97,12 +99,14 @@ static int store_sqlite_new(const char *path, StoreSqlite **ret, StoreError *e) 
     return 0;
 }
 
-static unsigned store_sqlite_readers(const StoreOptions *o) {
+static unsigned store_sqlite_readers(const StoreOptions *o)
+{
     unsigned n = o && o->readers ? o->readers : STORE_READERS_DEFAULT;
     return n > STORE_READERS_MAX ? STORE_READERS_MAX : n;
 }
 
-static int store_sqlite_open(const char *path, const StoreOptions *o, Store **ret, StoreError *e) {
+static int store_sqlite_open(const char *path, const StoreOptions *o, Store **ret, StoreError *e)
+{
     _cleanup_(store_sqlite_freep) StoreSqlite *s = NULL;
     bool created = false;
     int r;
@@ -124,11 +128,10 @@ static int store_sqlite_open(const char *path, const StoreOptions *o, Store **re
     return 0;
 }
 
-static void store_sqlite_close(Store *s) {
-    store_sqlite_free(store_sql(s));
-}
+static void store_sqlite_close(Store *s) { store_sqlite_free(store_sql(s)); }
 
-static int store_sqlite_tx_step(StoreSqlite *s, StoreStmt id) {
+static int store_sqlite_tx_step(StoreSqlite *s, StoreStmt id)
+{
     sqlite3_stmt *st;
     int rc;
 
@@ -140,7 +143,8 @@ static int store_sqlite_tx_step(StoreSqlite *s, StoreStmt id) {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int store_sqlite_begin(Store *store, StoreError *e) {
+static int store_sqlite_begin(Store *store, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     int rc;
 
@@ -153,7 +157,8 @@ static int store_sqlite_begin(Store *store, StoreError *e) {
     return 0;
 }
 
-static int store_sqlite_commit(Store *store, StoreError *e) {
+static int store_sqlite_commit(Store *store, StoreError *e)
+{
     StoreSqlite *s = store_sql(store);
     int rc, r;
 
@@ -174,7 +179,8 @@ static int store_sqlite_commit(Store *store, StoreError *e) {
     return 0;
 }
 
-static int store_sqlite_rollback(Store *store) {
+static int store_sqlite_rollback(Store *store)
+{
     StoreSqlite *s = store_sql(store);
 
     if (s->tx == STORE_TX_OPEN && !sqlite3_get_autocommit(s->writer.db))
@@ -185,11 +191,10 @@ static int store_sqlite_rollback(Store *store) {
 
 /* Writable as far as the store knows: false from a write that failed with
  * ENOSPC or EIO until the next commit that succeeds. */
-static bool store_sqlite_healthy(Store *store) {
-    return !atomic_load(&store_sql(store)->write_broken);
-}
+static bool store_sqlite_healthy(Store *store) { return !atomic_load(&store_sql(store)->write_broken); }
 
-static void store_sqlite_abort_tx(StoreSqlite *s, int r, StoreError *e) {
+static void store_sqlite_abort_tx(StoreSqlite *s, int r, StoreError *e)
+{
     size_t len = strlen(e->msg);
 
     if (!sqlite3_get_autocommit(s->writer.db))
@@ -200,7 +205,8 @@ static void store_sqlite_abort_tx(StoreSqlite *s, int r, StoreError *e) {
     s->tx = STORE_TX_FAILED;
 }
 
-int store_write_failed(StoreSqlite *s, int rc, StoreError *e, const char *fmt, ...) {
+int store_write_failed(StoreSqlite *s, int rc, StoreError *e, const char *fmt, ...)
+{
     StoreError local;
     char what[256], ctx[sizeof(what) + 64];
     va_list ap;
@@ -222,7 +228,8 @@ int store_write_failed(StoreSqlite *s, int rc, StoreError *e, const char *fmt, .
     return r;
 }
 
-int store_write_check(StoreSqlite *s, StoreError *e) {
+int store_write_check(StoreSqlite *s, StoreError *e)
+{
     if (s->tx != STORE_TX_FAILED)
         return 0;
     if (e)
@@ -230,7 +237,8 @@ int store_write_check(StoreSqlite *s, StoreError *e) {
     return -s->tx_error.err;
 }
 
-int store_write_prepare(StoreSqlite *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e) {
+int store_write_prepare(StoreSqlite *s, StoreStmt id, sqlite3_stmt **ret, StoreError *e)
+{
     int rc, r;
 
     if ((r = store_write_check(s, e)) < 0)
@@ -241,7 +249,8 @@ int store_write_prepare(StoreSqlite *s, StoreStmt id, sqlite3_stmt **ret, StoreE
     return 0;
 }
 
-int store_write_exec(StoreSqlite *s, StoreBind *b, StoreError *e, const char *what, const char *key) {
+int store_write_exec(StoreSqlite *s, StoreBind *b, StoreError *e, const char *what, const char *key)
+{
     int rc = b->rc == SQLITE_OK ? sqlite3_step(b->st) : b->rc;
 
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)

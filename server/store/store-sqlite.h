@@ -21,16 +21,14 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define TAKE_PTR(p)                  \
-    ({                               \
-        __typeof__(p) _p_ = (p);     \
-        (p) = NULL;                  \
-        _p_;                         \
+#define TAKE_PTR(p)                                                                                                    \
+    ({                                                                                                                 \
+        __typeof__(p) _p_ = (p);                                                                                       \
+        (p) = NULL;                                                                                                    \
+        _p_;                                                                                                           \
     })
 
-static inline void store_freep(void *p) {
-    free(*(void **)p);
-}
+static inline void store_freep(void *p) { free(*(void **)p); }
 #define _cleanup_free_ _cleanup_(store_freep)
 
 /* flowd.v1.Run.Status, as far as the store needs to know it: a run whose
@@ -114,7 +112,7 @@ typedef struct StoreSqlite {
     int lock_fd; /* flock()ed: one flowd per store file */
     StoreConn writer;
     StoreTx tx;
-    StoreError tx_error; /* why the transaction failed (tx == FAILED) */
+    StoreError tx_error;      /* why the transaction failed (tx == FAILED) */
     atomic_bool write_broken; /* the last write failed with ENOSPC/EIO */
 
     pthread_mutex_t pool_lock;
@@ -124,9 +122,7 @@ typedef struct StoreSqlite {
     unsigned n_readers;
 } StoreSqlite;
 
-static inline StoreSqlite *store_sql(Store *s) {
-    return (StoreSqlite *)s;
-}
+static inline StoreSqlite *store_sql(Store *s) { return (StoreSqlite *)s; }
 
 /* store-sqlite-sql.c: the text of every statement. */
 extern const char *const store_sql_text[_STORE_STMT_MAX];
@@ -152,7 +148,8 @@ typedef struct StoreReader {
     bool in_tx;
 } StoreReader;
 
-static inline StoreReader store_reader(Store *s) {
+static inline StoreReader store_reader(Store *s)
+{
     return (StoreReader){store_sql(s), store_reader_get(store_sql(s)), false};
 }
 int store_reader_begin(StoreReader *rd);
@@ -180,11 +177,11 @@ typedef struct StoreBind {
     int rc; /* SQLite result code of the first failed bind */
 } StoreBind;
 
-void store_bind_text(StoreBind *b, int i, const char *v); /* NULL binds NULL */
-void store_bind_str(StoreBind *b, int i, const char *v);  /* NOT NULL columns: NULL binds "" */
-void store_bind_key(StoreBind *b, int i, const char *v);  /* optional keys: NULL and "" bind NULL */
+void store_bind_text(StoreBind *b, int i, const char *v);      /* NULL binds NULL */
+void store_bind_str(StoreBind *b, int i, const char *v);       /* NOT NULL columns: NULL binds "" */
+void store_bind_key(StoreBind *b, int i, const char *v);       /* optional keys: NULL and "" bind NULL */
 void store_bind_blob(StoreBind *b, int i, const StoreBlob *v); /* empty binds NULL */
-void store_bind_u64(StoreBind *b, int i, uint64_t v);         /* clamped to INT64_MAX */
+void store_bind_u64(StoreBind *b, int i, uint64_t v);          /* clamped to INT64_MAX */
 void store_bind_int(StoreBind *b, int i, int64_t v);
 
 typedef struct StoreCols {

@@ -12,7 +12,8 @@ static const StoreOps *const store_backends[] = {
 
 #define STORE_DB_FILE "flowd.db"
 
-static int store_error(StoreError *e, int neg_errno, const char *msg, const char *arg) {
+static int store_error(StoreError *e, int neg_errno, const char *msg, const char *arg)
+{
     if (e) {
         e->err = -neg_errno;
         snprintf(e->msg, sizeof(e->msg), msg, arg);
@@ -21,7 +22,8 @@ static int store_error(StoreError *e, int neg_errno, const char *msg, const char
 }
 
 /* "sqlite:PATH" and "sqlite://PATH" name a file; the scheme's ops open it. */
-static int store_parse(const char *location, const StoreOps **ret_ops, const char **ret_path, StoreError *e) {
+static int store_parse(const char *location, const StoreOps **ret_ops, const char **ret_path, StoreError *e)
+{
     const char *colon = strchr(location, ':');
 
     if (!colon)
@@ -42,7 +44,8 @@ static int store_parse(const char *location, const StoreOps **ret_ops, const cha
                        location);
 }
 
-static int store_default_path(const char *data_dir, char **ret, StoreError *e) {
+static int store_default_path(const char *data_dir, char **ret, StoreError *e)
+{
     if (!data_dir || !*data_dir)
         return store_error(e, -EINVAL, "%s", "store: neither FLOWD_STORE nor FLOWD_DATA_DIR is set");
     if (asprintf(ret, "%s/%s", data_dir, STORE_DB_FILE) < 0)
@@ -50,7 +53,8 @@ static int store_default_path(const char *data_dir, char **ret, StoreError *e) {
     return 0;
 }
 
-int store_open(const char *location, const char *data_dir, const StoreOptions *o, Store **ret, StoreError *e) {
+int store_open(const char *location, const char *data_dir, const StoreOptions *o, Store **ret, StoreError *e)
+{
     const StoreOps *ops = &store_sqlite_ops;
     const char *path;
     char *owned = NULL;
@@ -67,18 +71,21 @@ int store_open(const char *location, const char *data_dir, const StoreOptions *o
     return r;
 }
 
-void store_close(Store *s) {
+void store_close(Store *s)
+{
     if (s)
         s->ops->close(s);
 }
 
-static void store_blob_clear(StoreBlob *b) {
+static void store_blob_clear(StoreBlob *b)
+{
     free(b->data);
     b->data = NULL;
     b->len = 0;
 }
 
-void store_run_clear(StoreRun *r) {
+void store_run_clear(StoreRun *r)
+{
     if (!r)
         return;
     free(r->run_id);
@@ -94,7 +101,8 @@ void store_run_clear(StoreRun *r) {
     memset(r, 0, sizeof(*r));
 }
 
-void store_node_clear(StoreNode *n) {
+void store_node_clear(StoreNode *n)
+{
     if (!n)
         return;
     free(n->node_id);
@@ -104,14 +112,16 @@ void store_node_clear(StoreNode *n) {
     memset(n, 0, sizeof(*n));
 }
 
-void store_event_clear(StoreEvent *ev) {
+void store_event_clear(StoreEvent *ev)
+{
     if (!ev)
         return;
     store_blob_clear(&ev->event);
     memset(ev, 0, sizeof(*ev));
 }
 
-void store_dead_letter_clear(StoreDeadLetter *d) {
+void store_dead_letter_clear(StoreDeadLetter *d)
+{
     if (!d)
         return;
     free(d->id);
@@ -127,31 +137,36 @@ void store_dead_letter_clear(StoreDeadLetter *d) {
     memset(d, 0, sizeof(*d));
 }
 
-void store_runs_free(StoreRun *runs, size_t n) {
+void store_runs_free(StoreRun *runs, size_t n)
+{
     for (size_t i = 0; runs && i < n; i++)
         store_run_clear(&runs[i]);
     free(runs);
 }
 
-void store_nodes_free(StoreNode *nodes, size_t n) {
+void store_nodes_free(StoreNode *nodes, size_t n)
+{
     for (size_t i = 0; nodes && i < n; i++)
         store_node_clear(&nodes[i]);
     free(nodes);
 }
 
-void store_events_free(StoreEvent *events, size_t n) {
+void store_events_free(StoreEvent *events, size_t n)
+{
     for (size_t i = 0; events && i < n; i++)
         store_event_clear(&events[i]);
     free(events);
 }
 
-void store_dead_letters_free(StoreDeadLetter *d, size_t n) {
+void store_dead_letters_free(StoreDeadLetter *d, size_t n)
+{
     for (size_t i = 0; d && i < n; i++)
         store_dead_letter_clear(&d[i]);
     free(d);
 }
 
-void store_ids_free(char **ids, size_t n) {
+void store_ids_free(char **ids, size_t n)
+{
     for (size_t i = 0; ids && i < n; i++)
         free(ids[i]);
     free(ids);

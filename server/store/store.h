@@ -45,15 +45,15 @@ typedef struct StoreRun {
     int status;
     bool degraded;
     uint64_t created_ns;
-    uint64_t started_ns;  /* 0 until started */
-    uint64_t finished_ns; /* 0 until finished */
-    StoreBlob workflow;   /* packed flowd.v1.Workflow */
-    char *inputs_json;    /* the run inputs, a JSON object keyed by node id */
-    char *labels_json;    /* {"k": "v"} */
-    char *outputs_json;   /* NULL until finished */
-    StoreBlob failure;    /* packed flowd.v1.Failure, or empty */
+    uint64_t started_ns;   /* 0 until started */
+    uint64_t finished_ns;  /* 0 until finished */
+    StoreBlob workflow;    /* packed flowd.v1.Workflow */
+    char *inputs_json;     /* the run inputs, a JSON object keyed by node id */
+    char *labels_json;     /* {"k": "v"} */
+    char *outputs_json;    /* NULL until finished */
+    StoreBlob failure;     /* packed flowd.v1.Failure, or empty */
     char *idempotency_key; /* NULL or "" when none */
-    uint64_t last_seq;    /* highest event seq written for the run */
+    uint64_t last_seq;     /* highest event seq written for the run */
 } StoreRun;
 
 typedef struct StoreNode {
@@ -143,8 +143,8 @@ typedef struct StoreOps {
     int (*events_read)(Store *s, const char *run_id, uint64_t after_seq, unsigned max, StoreEvent **ret_events,
                        size_t *ret_n);
     /* R: dead letters of a tenant (NULL: every tenant), newest first, after the cursor id. */
-    int (*dead_letters_list)(Store *s, const char *tenant, const char *after_id, unsigned limit,
-                             StoreDeadLetter **ret, size_t *ret_n);
+    int (*dead_letters_list)(Store *s, const char *tenant, const char *after_id, unsigned limit, StoreDeadLetter **ret,
+                             size_t *ret_n);
     int (*dead_letter_get)(Store *s, const char *id, StoreDeadLetter **ret);
     /* R: is the store writable right now (for /readyz and health)? */
     bool (*healthy)(Store *s);

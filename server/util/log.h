@@ -36,10 +36,10 @@ const char *log_level_name(LogLevel level);
 /* Parses "debug", "info", "warn", "error"; -EINVAL otherwise. */
 int log_level_from_name(const char *s, LogLevel *ret);
 
-#define log_at(level, ctx, ...)                      \
-    do {                                             \
-        if (log_enabled(level))                      \
-            log_emit(level, ctx, __VA_ARGS__);       \
+#define log_at(level, ctx, ...)                                                                                        \
+    do {                                                                                                               \
+        if (log_enabled(level))                                                                                        \
+            log_emit(level, ctx, __VA_ARGS__);                                                                         \
     } while (0)
 #define log_debug(ctx, ...) log_at(LOG_DEBUG, ctx, __VA_ARGS__)
 #define log_info(ctx, ...) log_at(LOG_INFO, ctx, __VA_ARGS__)

@@ -17,11 +17,11 @@ static inline void freep(void *p) { free(*(void **)p); }
 
 /* Returns the pointer and clears the variable, so a cleanup attribute does
  * not free what was handed over. */
-#define TAKE_PTR(p)                      \
-    ({                                   \
-        __typeof__(p) _tmp_ = (p);       \
-        (p) = NULL;                      \
-        _tmp_;                           \
+#define TAKE_PTR(p)                                                                                                    \
+    ({                                                                                                                 \
+        __typeof__(p) _tmp_ = (p);                                                                                     \
+        (p) = NULL;                                                                                                    \
+        _tmp_;                                                                                                         \
     })
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,12 +9,14 @@
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) {
+static void on_signal(int sig)
+{
     (void)sig;
     stop = 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     FakeServerOptions o = {0};
     char addr[64];
     FakeServer *s;

@@ -41,12 +41,11 @@ typedef struct Call {
 
 /* The next event of the call being served. The shutdown notice can land
  * while a call is still closing; keep it for fake_server_stop(). */
-static grpc_event next(FakeServer *s) {
+static grpc_event next(FakeServer *s)
+{
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(
-            s->cq,
-            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(10, GPR_TIMESPAN)),
-            NULL);
+            s->cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(10, GPR_TIMESPAN)), NULL);
         if (ev.type != GRPC_OP_COMPLETE || ev.tag != TAG_SHUTDOWN)
             return ev;
         s->shutdown_seen = true;
@@ -54,7 +53,8 @@ static grpc_event next(FakeServer *s) {
 }
 
 /* Waits for TAG_OP; the close op may land meanwhile. */
-static int wait_op(Call *c) {
+static int wait_op(Call *c)
+{
     for (;;) {
         grpc_event ev = next(c->s);
         if (ev.type != GRPC_OP_COMPLETE)
@@ -67,7 +67,8 @@ static int wait_op(Call *c) {
     }
 }
 
-static void wait_close(Call *c) {
+static void wait_close(Call *c)
+{
     while (!c->closed) {
         grpc_event ev = next(c->s);
         if (ev.type != GRPC_OP_COMPLETE)
@@ -77,7 +78,8 @@ static void wait_close(Call *c) {
     }
 }
 
-static grpc_byte_buffer *encode(const ProtobufCMessage *m) {
+static grpc_byte_buffer *encode(const ProtobufCMessage *m)
+{
     grpc_slice s = grpc_slice_malloc(protobuf_c_message_get_packed_size(m));
     grpc_byte_buffer *bb;
     protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
@@ -86,7 +88,8 @@ static grpc_byte_buffer *encode(const ProtobufCMessage *m) {
     return bb;
 }
 
-static void *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d) {
+static void *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d)
+{
     grpc_byte_buffer_reader r;
     grpc_slice s;
     void *m;
@@ -99,7 +102,8 @@ static void *decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d) {
     return m;
 }
 
-static void send_msg(Call *c, const ProtobufCMessage *m) {
+static void send_msg(Call *c, const ProtobufCMessage *m)
+{
     grpc_op ops[2];
     size_t n = 0;
     grpc_byte_buffer *bb = encode(m);
@@ -115,7 +119,8 @@ static void send_msg(Call *c, const ProtobufCMessage *m) {
     grpc_byte_buffer_destroy(bb);
 }
 
-static void send_status(Call *c, grpc_status_code code, const char *details) {
+static void send_status(Call *c, grpc_status_code code, const char *details)
+{
     grpc_op ops[2];
     size_t n = 0;
     grpc_slice d = grpc_slice_from_copied_string(details ? details : "");
@@ -132,15 +137,16 @@ static void send_status(Call *c, grpc_status_code code, const char *details) {
     grpc_slice_unref(d);
 }
 
-static void reply(Call *c, const void *msg) {
+static void reply(Call *c, const void *msg)
+{
     send_msg(c, msg);
     send_status(c, GRPC_STATUS_OK, NULL);
 }
 
 /* ---- scripted answers ----------------------------------------------------------- */
 
-static void emit(Call *c, Flowd__V1__RunEvent__Type type, const char *node, const char *msg,
-                 const char *output) {
+static void emit(Call *c, Flowd__V1__RunEvent__Type type, const char *node, const char *msg, const char *output)
+{
     Flowd__V1__RunEvent ev = FLOWD__V1__RUN_EVENT__INIT;
     Flowd__V1__ResourceUsage u = FLOWD__V1__RESOURCE_USAGE__INIT;
     Flowd__V1__Failure f = FLOWD__V1__FAILURE__INIT;
@@ -155,14 +161,12 @@ static void emit(Call *c, Flowd__V1__RunEvent__Type type, const char *node, cons
     ev.output_json = (char *)(output ? output : "");
     if (type == FLOWD__V1__RUN_EVENT__TYPE__NODE_PROGRESS)
         ev.progress = 0.5;
-    if (type == FLOWD__V1__RUN_EVENT__TYPE__NODE_SUCCEEDED ||
-        type == FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED) {
+    if (type == FLOWD__V1__RUN_EVENT__TYPE__NODE_SUCCEEDED || type == FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED) {
         u.peak_memory_bytes = 1024 * 1024;
         u.wall_us = 2000;
         ev.usage = &u;
     }
-    if (type == FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED ||
-        type == FLOWD__V1__RUN_EVENT__TYPE__RUN_FAILED) {
+    if (type == FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED || type == FLOWD__V1__RUN_EVENT__TYPE__RUN_FAILED) {
         f.kind = FLOWD__V1__FAILURE__KIND__TIMEOUT;
         f.message = (char *)"attempt exceeded 1s";
         ev.failure = &f;
@@ -171,7 +175,8 @@ static void emit(Call *c, Flowd__V1__RunEvent__Type type, const char *node, cons
 }
 
 /* Streams the script for nodes ids[0..n) of the given kinds. */
-static void play(Call *c, char **ids, char **kinds, size_t n) {
+static void play(Call *c, char **ids, char **kinds, size_t n)
+{
     char outputs[2048] = "{", msg[128];
     bool failed = false;
 
@@ -190,11 +195,10 @@ static void play(Call *c, char **ids, char **kinds, size_t n) {
         snprintf(msg, sizeof(msg), "hello from %s", ids[i]);
         emit(c, FLOWD__V1__RUN_EVENT__TYPE__NODE_LOG, ids[i], msg, NULL);
         failed = strcmp(kinds[i], "fail") == 0;
-        emit(c, failed ? FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED
-                       : FLOWD__V1__RUN_EVENT__TYPE__NODE_SUCCEEDED,
-             ids[i], NULL, failed ? NULL : "{\"ok\": true}");
-        snprintf(outputs + strlen(outputs), sizeof(outputs) - strlen(outputs),
-                 "%s\"%s\": {\"ok\": true}", i ? ", " : "", ids[i]);
+        emit(c, failed ? FLOWD__V1__RUN_EVENT__TYPE__NODE_FAILED : FLOWD__V1__RUN_EVENT__TYPE__NODE_SUCCEEDED, ids[i],
+             NULL, failed ? NULL : "{\"ok\": true}");
+        snprintf(outputs + strlen(outputs), sizeof(outputs) - strlen(outputs), "%s\"%s\": {\"ok\": true}",
+                 i ? ", " : "", ids[i]);
     }
     strcat(outputs, "}");
     if (failed)
@@ -204,29 +208,29 @@ static void play(Call *c, char **ids, char **kinds, size_t n) {
     send_status(c, GRPC_STATUS_OK, NULL);
 }
 
-static bool has_bogus(const Flowd__V1__Workflow *wf) {
+static bool has_bogus(const Flowd__V1__Workflow *wf)
+{
     for (size_t i = 0; wf && i < wf->n_nodes; i++)
         if (strcmp(wf->nodes[i]->kind, "bogus") == 0)
             return true;
     return false;
 }
 
-static void record_submit(FakeServer *s, const Flowd__V1__SubmitRunRequest *r) {
+static void record_submit(FakeServer *s, const Flowd__V1__SubmitRunRequest *r)
+{
     pthread_mutex_lock(&s->lock);
     snprintf(s->rec.last_inputs_json, sizeof(s->rec.last_inputs_json), "%s", r->inputs_json);
-    snprintf(s->rec.last_idempotency_key, sizeof(s->rec.last_idempotency_key), "%s",
-             r->idempotency_key);
+    snprintf(s->rec.last_idempotency_key, sizeof(s->rec.last_idempotency_key), "%s", r->idempotency_key);
     s->rec.n_labels = (int)r->n_labels;
     if (r->n_labels)
-        snprintf(s->rec.first_label, sizeof(s->rec.first_label), "%s=%s", r->labels[0]->key,
-                 r->labels[0]->value);
+        snprintf(s->rec.first_label, sizeof(s->rec.first_label), "%s=%s", r->labels[0]->key, r->labels[0]->value);
     if (r->workflow && r->workflow->n_nodes)
-        snprintf(s->rec.last_config_json, sizeof(s->rec.last_config_json), "%s",
-                 r->workflow->nodes[0]->config_json);
+        snprintf(s->rec.last_config_json, sizeof(s->rec.last_config_json), "%s", r->workflow->nodes[0]->config_json);
     pthread_mutex_unlock(&s->lock);
 }
 
-static void do_execute(Call *c, grpc_byte_buffer *payload) {
+static void do_execute(Call *c, grpc_byte_buffer *payload)
+{
     Flowd__V1__SubmitRunRequest *r = decode(payload, &flowd__v1__submit_run_request__descriptor);
     char *ids[64], *kinds[64];
     size_t n = 0;
@@ -248,7 +252,8 @@ static void do_execute(Call *c, grpc_byte_buffer *payload) {
     protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_watch(Call *c, grpc_byte_buffer *payload) {
+static void do_watch(Call *c, grpc_byte_buffer *payload)
+{
     Flowd__V1__WatchRunRequest *r = decode(payload, &flowd__v1__watch_run_request__descriptor);
     char *ids[] = {(char *)"a", (char *)"b"}, *kinds[] = {(char *)"noop", (char *)"noop"};
 
@@ -260,9 +265,9 @@ static void do_watch(Call *c, grpc_byte_buffer *payload) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_validate(Call *c, grpc_byte_buffer *payload) {
-    Flowd__V1__ValidateWorkflowRequest *r =
-        decode(payload, &flowd__v1__validate_workflow_request__descriptor);
+static void do_validate(Call *c, grpc_byte_buffer *payload)
+{
+    Flowd__V1__ValidateWorkflowRequest *r = decode(payload, &flowd__v1__validate_workflow_request__descriptor);
     Flowd__V1__ValidateWorkflowResponse resp = FLOWD__V1__VALIDATE_WORKFLOW_RESPONSE__INIT;
     Flowd__V1__Diagnostic d[8], *dp[8];
     char paths[8][64];
@@ -285,7 +290,8 @@ static void do_validate(Call *c, grpc_byte_buffer *payload) {
 }
 
 static void fill_run(Flowd__V1__Run *run, Flowd__V1__NodeRun *nodes, Flowd__V1__NodeRun **np,
-                     Flowd__V1__ResourceUsage *u, const char *id, Flowd__V1__Run__Status st) {
+                     Flowd__V1__ResourceUsage *u, const char *id, Flowd__V1__Run__Status st)
+{
     static char *names[] = {(char *)"a", (char *)"b"};
 
     *run = (Flowd__V1__Run)FLOWD__V1__RUN__INIT;
@@ -313,7 +319,8 @@ static void fill_run(Flowd__V1__Run *run, Flowd__V1__NodeRun *nodes, Flowd__V1__
     run->nodes = np;
 }
 
-static void do_get(Call *c, grpc_byte_buffer *payload, bool cancel) {
+static void do_get(Call *c, grpc_byte_buffer *payload, bool cancel)
+{
     Flowd__V1__GetRunRequest *r = decode(payload, &flowd__v1__get_run_request__descriptor);
     Flowd__V1__Run run;
     Flowd__V1__NodeRun nodes[2], *np[2];
@@ -331,7 +338,8 @@ static void do_get(Call *c, grpc_byte_buffer *payload, bool cancel) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_list(Call *c, grpc_byte_buffer *payload) {
+static void do_list(Call *c, grpc_byte_buffer *payload)
+{
     Flowd__V1__ListRunsRequest *r = decode(payload, &flowd__v1__list_runs_request__descriptor);
     Flowd__V1__ListRunsResponse resp = FLOWD__V1__LIST_RUNS_RESPONSE__INIT;
     Flowd__V1__Run runs[3], *rp[3];
@@ -354,7 +362,8 @@ static void do_list(Call *c, grpc_byte_buffer *payload) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_dead_letters(Call *c) {
+static void do_dead_letters(Call *c)
+{
     Flowd__V1__ListDeadLettersResponse resp = FLOWD__V1__LIST_DEAD_LETTERS_RESPONSE__INIT;
     Flowd__V1__DeadLetter dl = FLOWD__V1__DEAD_LETTER__INIT, *dlp = &dl;
     Flowd__V1__Failure f = FLOWD__V1__FAILURE__INIT;
@@ -374,9 +383,9 @@ static void do_dead_letters(Call *c) {
     reply(c, &resp.base);
 }
 
-static void do_retry(Call *c, grpc_byte_buffer *payload) {
-    Flowd__V1__RetryDeadLetterRequest *r =
-        decode(payload, &flowd__v1__retry_dead_letter_request__descriptor);
+static void do_retry(Call *c, grpc_byte_buffer *payload)
+{
+    Flowd__V1__RetryDeadLetterRequest *r = decode(payload, &flowd__v1__retry_dead_letter_request__descriptor);
     Flowd__V1__SubmitRunResponse resp = FLOWD__V1__SUBMIT_RUN_RESPONSE__INIT;
 
     if (!r || strcmp(r->id, "dl-1") != 0) {
@@ -389,7 +398,8 @@ static void do_retry(Call *c, grpc_byte_buffer *payload) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_submit(Call *c, grpc_byte_buffer *payload) {
+static void do_submit(Call *c, grpc_byte_buffer *payload)
+{
     Flowd__V1__SubmitRunRequest *r = decode(payload, &flowd__v1__submit_run_request__descriptor);
     Flowd__V1__SubmitRunResponse resp = FLOWD__V1__SUBMIT_RUN_RESPONSE__INIT;
 
@@ -402,7 +412,8 @@ static void do_submit(Call *c, grpc_byte_buffer *payload) {
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
-static void do_info(Call *c) {
+static void do_info(Call *c)
+{
     Flowd__V1__ServerInfo info = FLOWD__V1__SERVER_INFO__INIT;
     Flowd__V1__Caller caller = FLOWD__V1__CALLER__INIT;
     Flowd__V1__Quota q = FLOWD__V1__QUOTA__INIT;
@@ -423,9 +434,9 @@ static void do_info(Call *c) {
     reply(c, &info.base);
 }
 
-static void do_health(Call *c, grpc_byte_buffer *payload) {
-    Grpc__Health__V1__HealthCheckRequest *r =
-        decode(payload, &grpc__health__v1__health_check_request__descriptor);
+static void do_health(Call *c, grpc_byte_buffer *payload)
+{
+    Grpc__Health__V1__HealthCheckRequest *r = decode(payload, &grpc__health__v1__health_check_request__descriptor);
     Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
 
     if (r && (!r->service[0] || strcmp(r->service, "flowd.v1.WorkflowService") == 0)) {
@@ -440,7 +451,8 @@ static void do_health(Call *c, grpc_byte_buffer *payload) {
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-static bool authorized(FakeServer *s, const grpc_metadata_array *md, const char *method) {
+static bool authorized(FakeServer *s, const grpc_metadata_array *md, const char *method)
+{
     char want[300];
     bool ok = !s->opts.token || strncmp(method, "/grpc.health", 12) == 0;
 
@@ -458,7 +470,8 @@ static bool authorized(FakeServer *s, const grpc_metadata_array *md, const char 
     return ok;
 }
 
-static void dispatch(Call *c, const char *m, grpc_byte_buffer *payload) {
+static void dispatch(Call *c, const char *m, grpc_byte_buffer *payload)
+{
 #define IS(name) (strcmp(m, "/flowd.v1.WorkflowService/" name) == 0)
     if (IS("ExecuteRun"))
         do_execute(c, payload);
@@ -487,8 +500,8 @@ static void dispatch(Call *c, const char *m, grpc_byte_buffer *payload) {
 #undef IS
 }
 
-static void serve_call(FakeServer *s, grpc_call *call, grpc_call_details *details,
-                       grpc_metadata_array *md) {
+static void serve_call(FakeServer *s, grpc_call *call, grpc_call_details *details, grpc_metadata_array *md)
+{
     Call c = {.s = s, .call = call};
     grpc_byte_buffer *payload = NULL;
     grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
@@ -516,7 +529,8 @@ static void serve_call(FakeServer *s, grpc_call *call, grpc_call_details *detail
     grpc_call_unref(call);
 }
 
-static void *serve(void *userdata) {
+static void *serve(void *userdata)
+{
     FakeServer *s = userdata;
 
     for (;;) {
@@ -542,7 +556,8 @@ static void *serve(void *userdata) {
     }
 }
 
-static char *slurp(const char *path) {
+static char *slurp(const char *path)
+{
     FILE *f = fopen(path, "re");
     char *buf = calloc(1, 65536);
     if (f && buf)
@@ -552,7 +567,8 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-static grpc_server_credentials *server_credentials(const FakeServerOptions *o) {
+static grpc_server_credentials *server_credentials(const FakeServerOptions *o)
+{
     grpc_ssl_pem_key_cert_pair pair;
     grpc_server_credentials *creds;
     char *cert, *key;
@@ -562,14 +578,14 @@ static grpc_server_credentials *server_credentials(const FakeServerOptions *o) {
     cert = slurp(o->tls_cert);
     key = slurp(o->tls_key);
     pair = (grpc_ssl_pem_key_cert_pair){.private_key = key, .cert_chain = cert};
-    creds = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1,
-                                                  GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+    creds = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
     free(cert);
     free(key);
     return creds;
 }
 
-FakeServer *fake_server_start(const FakeServerOptions *opts, char *ret_addr, size_t len) {
+FakeServer *fake_server_start(const FakeServerOptions *opts, char *ret_addr, size_t len)
+{
     FakeServer *s = calloc(1, sizeof(*s));
     grpc_server_credentials *creds;
     int port;
@@ -594,7 +610,8 @@ FakeServer *fake_server_start(const FakeServerOptions *opts, char *ret_addr, siz
     return s;
 }
 
-void fake_server_stop(FakeServer *s) {
+void fake_server_stop(FakeServer *s)
+{
     grpc_event ev;
 
     if (!s)
@@ -608,8 +625,7 @@ void fake_server_stop(FakeServer *s) {
     }
     grpc_server_destroy(s->server);
     grpc_completion_queue_shutdown(s->cq);
-    while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
+    while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type != GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(s->cq);
     pthread_mutex_destroy(&s->lock);
@@ -617,7 +633,8 @@ void fake_server_stop(FakeServer *s) {
     grpc_shutdown();
 }
 
-void fake_server_record(FakeServer *s, FakeServerRecord *ret) {
+void fake_server_record(FakeServer *s, FakeServerRecord *ret)
+{
     pthread_mutex_lock(&s->lock);
     *ret = s->rec;
     pthread_mutex_unlock(&s->lock);

@@ -26,8 +26,8 @@
 typedef struct FakeServer FakeServer;
 
 typedef struct FakeServerOptions {
-    const char *token; /* required bearer token, or NULL */
-    bool hang;         /* streams wait for a client cancel after RUN_STARTED */
+    const char *token;              /* required bearer token, or NULL */
+    bool hang;                      /* streams wait for a client cancel after RUN_STARTED */
     const char *tls_cert, *tls_key; /* PEM files: serve TLS instead of plaintext */
 } FakeServerOptions;
 
@@ -42,9 +42,9 @@ typedef struct FakeServerRecord {
     char last_inputs_json[1024];
     char last_idempotency_key[128];
     int n_labels;
-    char first_label[128];  /* "key=value" */
+    char first_label[128];       /* "key=value" */
     char last_config_json[1024]; /* of node 0 */
-    bool stream_cancelled;  /* a stream ended by the client */
+    bool stream_cancelled;       /* a stream ended by the client */
 } FakeServerRecord;
 
 /* A copy of what the server saw so far. */

@@ -26,7 +26,8 @@ typedef struct Fixture {
     char addr[64];
 } Fixture;
 
-static int start(void **state, const FakeServerOptions *so, const char *token) {
+static int start(void **state, const FakeServerOptions *so, const char *token)
+{
     Fixture *f = calloc(1, sizeof(*f));
     FcClientOptions co = {.token = token, .timeout_ms = 5000};
 
@@ -38,21 +39,22 @@ static int start(void **state, const FakeServerOptions *so, const char *token) {
     return 0;
 }
 
-static int setup(void **state) {
-    return start(state, NULL, NULL);
-}
+static int setup(void **state) { return start(state, NULL, NULL); }
 
-static int setup_token(void **state) {
+static int setup_token(void **state)
+{
     FakeServerOptions so = {.token = "s3cret"};
     return start(state, &so, "s3cret");
 }
 
-static int setup_hang(void **state) {
+static int setup_hang(void **state)
+{
     FakeServerOptions so = {.hang = true};
     return start(state, &so, NULL);
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     Fixture *f = *state;
     fc_workflow_free(f->wf);
     fc_client_free(f->client);
@@ -70,10 +72,11 @@ typedef struct Seen {
     char outputs[256];
     int stop_after; /* on_event returns 1 after this many events; 0: never */
     int idles;
-    int idle_stop;  /* on_idle returns this once called */
+    int idle_stop; /* on_idle returns this once called */
 } Seen;
 
-static int on_event(const FcEvent *ev, void *userdata) {
+static int on_event(const FcEvent *ev, void *userdata)
+{
     Seen *s = userdata;
 
     assert_int_equal(ev->seq, s->last_seq + 1); /* seq starts at 1, no gaps */
@@ -91,19 +94,21 @@ static int on_event(const FcEvent *ev, void *userdata) {
     return s->stop_after && s->n >= s->stop_after;
 }
 
-static int on_idle(void *userdata) {
+static int on_idle(void *userdata)
+{
     Seen *s = userdata;
     s->idles++;
     return s->idle_stop;
 }
 
-static void test_fc_execute_streams_every_event(void **state) {
+static void test_fc_execute_streams_every_event(void **state)
+{
     Fixture *f = *state;
     Seen seen = {0};
     FcStreamHandlers h = {.on_event = on_event, .userdata = &seen};
     FcLabel labels[] = {{"env", "prod"}};
-    FcSubmitOptions so = {.inputs_json = "{\"a\": {\"x\": 1}}", .idempotency_key = "k1",
-                          .n_labels = 1, .labels = labels};
+    FcSubmitOptions so = {
+        .inputs_json = "{\"a\": {\"x\": 1}}", .idempotency_key = "k1", .n_labels = 1, .labels = labels};
     FakeServerRecord rec;
     FcError err = {0};
 
@@ -122,7 +127,8 @@ static void test_fc_execute_streams_every_event(void **state) {
     assert_string_equal(rec.last_config_json, "{\"k\":[1]}");
 }
 
-static void test_fc_execute_invalid_workflow(void **state) {
+static void test_fc_execute_invalid_workflow(void **state)
+{
     static const char bogus[] = "{\"nodes\": [{\"id\": \"a\", \"kind\": \"bogus\"}]}";
     Fixture *f = *state;
     FcWorkflow *wf = NULL;
@@ -138,7 +144,8 @@ static void test_fc_execute_invalid_workflow(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_watch_stop_from_on_event(void **state) {
+static void test_fc_watch_stop_from_on_event(void **state)
+{
     Fixture *f = *state;
     Seen seen = {.stop_after = 3};
     FcStreamHandlers h = {.on_event = on_event, .userdata = &seen};
@@ -149,7 +156,8 @@ static void test_fc_watch_stop_from_on_event(void **state) {
     assert_int_equal(seen.n, 3);
 }
 
-static void test_fc_watch_unknown_run(void **state) {
+static void test_fc_watch_unknown_run(void **state)
+{
     Fixture *f = *state;
     Seen seen = {0};
     FcStreamHandlers h = {.on_event = on_event, .userdata = &seen};
@@ -159,11 +167,11 @@ static void test_fc_watch_unknown_run(void **state) {
     assert_int_equal(err.status, FC_STATUS_NOT_FOUND);
 }
 
-static void test_fc_watch_on_idle_stops_a_quiet_stream(void **state) {
+static void test_fc_watch_on_idle_stops_a_quiet_stream(void **state)
+{
     Fixture *f = *state;
     Seen seen = {.idle_stop = 1};
-    FcStreamHandlers h = {.on_event = on_event, .on_idle = on_idle, .userdata = &seen,
-                          .tick_ms = 20};
+    FcStreamHandlers h = {.on_event = on_event, .on_idle = on_idle, .userdata = &seen, .tick_ms = 20};
     FakeServerRecord rec;
     FcError err = {0};
 
@@ -184,7 +192,8 @@ static void test_fc_watch_on_idle_stops_a_quiet_stream(void **state) {
 
 /* ---- unary ----------------------------------------------------------------------- */
 
-static void test_fc_validate_returns_diagnostics(void **state) {
+static void test_fc_validate_returns_diagnostics(void **state)
+{
     static const char bogus[] =
         "{\"nodes\": [{\"id\": \"a\", \"kind\": \"noop\"}, {\"id\": \"b\", \"kind\": \"bogus\"}]}";
     Fixture *f = *state;
@@ -205,7 +214,8 @@ static void test_fc_validate_returns_diagnostics(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_submit_and_get_run(void **state) {
+static void test_fc_submit_and_get_run(void **state)
+{
     Fixture *f = *state;
     char *run_id = NULL;
     bool dedup = true;
@@ -231,7 +241,8 @@ static void test_fc_submit_and_get_run(void **state) {
     assert_int_equal(err.status, FC_STATUS_NOT_FOUND);
 }
 
-static void test_fc_list_runs_pages(void **state) {
+static void test_fc_list_runs_pages(void **state)
+{
     Fixture *f = *state;
     FcListOptions o = {.page_size = 2};
     FcRunPage *page = NULL;
@@ -249,7 +260,8 @@ static void test_fc_list_runs_pages(void **state) {
     fc_run_page_free(page);
 }
 
-static void test_fc_cancel_run(void **state) {
+static void test_fc_cancel_run(void **state)
+{
     Fixture *f = *state;
     FcRun *run = NULL;
 
@@ -259,7 +271,8 @@ static void test_fc_cancel_run(void **state) {
     assert_int_equal(fc_cancel_run(f->client, "run-1", NULL, NULL, NULL), 0);
 }
 
-static void test_fc_dead_letters(void **state) {
+static void test_fc_dead_letters(void **state)
+{
     Fixture *f = *state;
     FcDeadLetterPage *page = NULL;
     char *run_id = NULL;
@@ -277,7 +290,8 @@ static void test_fc_dead_letters(void **state) {
     assert_int_equal(fc_retry_dead_letter(f->client, "dl-9", &run_id, &err), -ENOENT);
 }
 
-static void test_fc_server_info(void **state) {
+static void test_fc_server_info(void **state)
+{
     Fixture *f = *state;
     FcServerInfo *info = NULL;
 
@@ -292,7 +306,8 @@ static void test_fc_server_info(void **state) {
     fc_server_info_free(info);
 }
 
-static void test_fc_health_check(void **state) {
+static void test_fc_health_check(void **state)
+{
     Fixture *f = *state;
     FcHealthStatus st = FC_HEALTH_UNKNOWN;
     FcError err = {0};
@@ -305,7 +320,8 @@ static void test_fc_health_check(void **state) {
 
 /* ---- auth and connection ------------------------------------------------------------------- */
 
-static void test_fc_token_is_sent_as_bearer(void **state) {
+static void test_fc_token_is_sent_as_bearer(void **state)
+{
     Fixture *f = *state;
     FcServerInfo *info = NULL;
     FakeServerRecord rec;
@@ -316,7 +332,8 @@ static void test_fc_token_is_sent_as_bearer(void **state) {
     assert_string_equal(rec.last_authorization, "Bearer s3cret");
 }
 
-static void test_fc_missing_token_is_unauthenticated(void **state) {
+static void test_fc_missing_token_is_unauthenticated(void **state)
+{
     Fixture *f = *state;
     FcClientOptions co = {.address = f->addr, .timeout_ms = 5000};
     FcClient *anon = NULL;
@@ -333,7 +350,8 @@ static void test_fc_missing_token_is_unauthenticated(void **state) {
     fc_client_free(anon);
 }
 
-static void test_fc_unreachable_server_is_unavailable(void **state) {
+static void test_fc_unreachable_server_is_unavailable(void **state)
+{
     FcClientOptions co = {.address = "127.0.0.1:1", .timeout_ms = 5000};
     FcClient *c = NULL;
     FcServerInfo *info = NULL;
@@ -346,7 +364,8 @@ static void test_fc_unreachable_server_is_unavailable(void **state) {
     fc_client_free(c);
 }
 
-static void test_fc_client_new_bad_ca(void **state) {
+static void test_fc_client_new_bad_ca(void **state)
+{
     FcClientOptions co = {.address = "127.0.0.1:1", .ca_file = "/nonexistent/ca.pem"};
     FcClient *c = NULL;
     FcError err = {0};
@@ -359,7 +378,8 @@ static void test_fc_client_new_bad_ca(void **state) {
     assert_int_equal(fc_client_new(&co, &c, &err), -EINVAL);
 }
 
-static void test_fc_tls_with_ca(void **state) {
+static void test_fc_tls_with_ca(void **state)
+{
     FakeServerOptions so = {.tls_cert = "tests/client/testdata/server.pem",
                             .tls_key = "tests/client/testdata/server.key"};
     FcClientOptions co = {.ca_file = "tests/client/testdata/ca.pem", .timeout_ms = 5000};
@@ -384,14 +404,14 @@ static void test_fc_tls_with_ca(void **state) {
     fake_server_stop(s);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fc_execute_streams_every_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_execute_invalid_workflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_watch_stop_from_on_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_watch_unknown_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fc_watch_on_idle_stops_a_quiet_stream, setup_hang,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fc_watch_on_idle_stops_a_quiet_stream, setup_hang, teardown),
         cmocka_unit_test_setup_teardown(test_fc_validate_returns_diagnostics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_submit_and_get_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_list_runs_pages, setup, teardown),
@@ -400,8 +420,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fc_server_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_health_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fc_token_is_sent_as_bearer, setup_token, teardown),
-        cmocka_unit_test_setup_teardown(test_fc_missing_token_is_unauthenticated, setup_token,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fc_missing_token_is_unauthenticated, setup_token, teardown),
         cmocka_unit_test(test_fc_unreachable_server_is_unavailable),
         cmocka_unit_test(test_fc_client_new_bad_ca),
         cmocka_unit_test(test_fc_tls_with_ca),

@@ -38,14 +38,16 @@ static const char good[] =
     "  ]\n"
     "}\n";
 
-static const char *find_message(const FcDiagnostics *d, const char *path) {
+static const char *find_message(const FcDiagnostics *d, const char *path)
+{
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->items[i].path, path) == 0)
             return d->items[i].message;
     return NULL;
 }
 
-static void test_fc_workflow_load_string_good(void **state) {
+static void test_fc_workflow_load_string_good(void **state)
+{
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
     FcError err = {0};
@@ -62,7 +64,8 @@ static void test_fc_workflow_load_string_good(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_workflow_topo_order_follows_connections(void **state) {
+static void test_fc_workflow_topo_order_follows_connections(void **state)
+{
     FcWorkflow *wf = NULL;
     const char **ids = NULL;
     size_t n = 0;
@@ -78,10 +81,10 @@ static void test_fc_workflow_topo_order_follows_connections(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_workflow_topo_order_cycle_last(void **state) {
-    static const char cyc[] =
-        "{\"nodes\": [{\"id\": \"a\"}, {\"id\": \"b\"}, {\"id\": \"c\"}],"
-        " \"connections\": [{\"from\": \"a\", \"to\": \"b\"}, {\"from\": \"b\", \"to\": \"a\"}]}";
+static void test_fc_workflow_topo_order_cycle_last(void **state)
+{
+    static const char cyc[] = "{\"nodes\": [{\"id\": \"a\"}, {\"id\": \"b\"}, {\"id\": \"c\"}],"
+                              " \"connections\": [{\"from\": \"a\", \"to\": \"b\"}, {\"from\": \"b\", \"to\": \"a\"}]}";
     FcWorkflow *wf = NULL;
     const char **ids = NULL;
     size_t n = 0;
@@ -97,7 +100,8 @@ static void test_fc_workflow_topo_order_cycle_last(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_workflow_load_string_syntax_error_line_column(void **state) {
+static void test_fc_workflow_load_string_syntax_error_line_column(void **state)
+{
     static const char bad[] = "{\n  \"name\": \"x\",\n  \"nodes\": [\n    {\"id\": \"a\",}\n  ]\n}\n";
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
@@ -115,7 +119,8 @@ static void test_fc_workflow_load_string_syntax_error_line_column(void **state) 
     assert_int_equal(d.n, 0);
 }
 
-static void test_fc_workflow_load_string_duplicate_key(void **state) {
+static void test_fc_workflow_load_string_duplicate_key(void **state)
+{
     static const char bad[] = "{\"name\": \"x\", \"name\": \"y\"}";
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
@@ -127,13 +132,13 @@ static void test_fc_workflow_load_string_duplicate_key(void **state) {
     fc_diagnostics_clear(&d);
 }
 
-static void test_fc_workflow_load_string_type_errors_have_paths(void **state) {
-    static const char bad[] =
-        "{\"name\": 7, \"nodes\": [{\"id\": \"a\"}, {\"id\": \"b\"},"
-        " {\"id\": \"c\", \"retry\": {\"max_attempts\": -1, \"multiplier\": \"two\"},"
-        "  \"timeout_seconds\": 1.5, \"resources\": {\"memory_mb\": 5000000000},"
-        "  \"config\": [1], \"secrets\": [\"A\", 3], \"on_error\": \"explode\"}],"
-        " \"connections\": [{\"from\": \"a\", \"to\": \"c\", \"mapping\": {\"x\": 1}}, 5]}";
+static void test_fc_workflow_load_string_type_errors_have_paths(void **state)
+{
+    static const char bad[] = "{\"name\": 7, \"nodes\": [{\"id\": \"a\"}, {\"id\": \"b\"},"
+                              " {\"id\": \"c\", \"retry\": {\"max_attempts\": -1, \"multiplier\": \"two\"},"
+                              "  \"timeout_seconds\": 1.5, \"resources\": {\"memory_mb\": 5000000000},"
+                              "  \"config\": [1], \"secrets\": [\"A\", 3], \"on_error\": \"explode\"}],"
+                              " \"connections\": [{\"from\": \"a\", \"to\": \"c\", \"mapping\": {\"x\": 1}}, 5]}";
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
     FcError err = {0};
@@ -141,18 +146,12 @@ static void test_fc_workflow_load_string_type_errors_have_paths(void **state) {
 
     assert_int_equal(fc_workflow_load_string(bad, strlen(bad), &d, &wf, &err), -EINVAL);
     assert_string_equal(find_message(&d, "name"), "must be a string, not an integer");
-    assert_string_equal(find_message(&d, "nodes[2].retry.max_attempts"),
-                        "must be a non-negative integer, not -1");
-    assert_string_equal(find_message(&d, "nodes[2].retry.multiplier"),
-                        "must be a number, not a string");
-    assert_string_equal(find_message(&d, "nodes[2].timeout_seconds"),
-                        "must be a non-negative integer, not a number");
-    assert_string_equal(find_message(&d, "nodes[2].resources.memory_mb"),
-                        "must be at most 4294967295");
-    assert_string_equal(find_message(&d, "nodes[2].config"),
-                        "must be a JSON object, not an array");
-    assert_string_equal(find_message(&d, "nodes[2].secrets[1]"),
-                        "must be a string, not an integer");
+    assert_string_equal(find_message(&d, "nodes[2].retry.max_attempts"), "must be a non-negative integer, not -1");
+    assert_string_equal(find_message(&d, "nodes[2].retry.multiplier"), "must be a number, not a string");
+    assert_string_equal(find_message(&d, "nodes[2].timeout_seconds"), "must be a non-negative integer, not a number");
+    assert_string_equal(find_message(&d, "nodes[2].resources.memory_mb"), "must be at most 4294967295");
+    assert_string_equal(find_message(&d, "nodes[2].config"), "must be a JSON object, not an array");
+    assert_string_equal(find_message(&d, "nodes[2].secrets[1]"), "must be a string, not an integer");
     assert_non_null(strstr(find_message(&d, "nodes[2].on_error"), "\"explode\""));
     assert_non_null(find_message(&d, "connections[0].mapping.x"));
     assert_string_equal(find_message(&d, "connections[1]"), "must be an object, not an integer");
@@ -161,10 +160,10 @@ static void test_fc_workflow_load_string_type_errors_have_paths(void **state) {
     fc_diagnostics_clear(&d);
 }
 
-static void test_fc_workflow_load_string_unknown_keys_suggest(void **state) {
-    static const char bad[] =
-        "{\"nodez\": [], \"nodes\": [{\"id\": \"a\", \"retyr\": {},"
-        " \"retry\": {\"max_attemps\": 2}, \"zzzzzzzzzz\": 1}]}";
+static void test_fc_workflow_load_string_unknown_keys_suggest(void **state)
+{
+    static const char bad[] = "{\"nodez\": [], \"nodes\": [{\"id\": \"a\", \"retyr\": {},"
+                              " \"retry\": {\"max_attemps\": 2}, \"zzzzzzzzzz\": 1}]}";
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
     (void)state;
@@ -172,15 +171,15 @@ static void test_fc_workflow_load_string_unknown_keys_suggest(void **state) {
     assert_int_equal(fc_workflow_load_string(bad, strlen(bad), &d, &wf, NULL), -EINVAL);
     assert_int_equal(d.n, 4);
     assert_string_equal(find_message(&d, "nodez"), "unknown key \"nodez\"; did you mean \"nodes\"?");
-    assert_string_equal(find_message(&d, "nodes[0].retyr"),
-                        "unknown key \"retyr\"; did you mean \"retry\"?");
+    assert_string_equal(find_message(&d, "nodes[0].retyr"), "unknown key \"retyr\"; did you mean \"retry\"?");
     assert_string_equal(find_message(&d, "nodes[0].retry.max_attemps"),
                         "unknown key \"max_attemps\"; did you mean \"max_attempts\"?");
     assert_non_null(strstr(find_message(&d, "nodes[0].zzzzzzzzzz"), "known keys here: id, kind"));
     fc_diagnostics_clear(&d);
 }
 
-static void test_fc_workflow_load_string_not_an_object(void **state) {
+static void test_fc_workflow_load_string_not_an_object(void **state)
+{
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
     (void)state;
@@ -192,7 +191,8 @@ static void test_fc_workflow_load_string_not_an_object(void **state) {
     fc_diagnostics_clear(&d);
 }
 
-static void test_fc_workflow_load_file_missing(void **state) {
+static void test_fc_workflow_load_file_missing(void **state)
+{
     FcDiagnostics d = {0};
     FcWorkflow *wf = NULL;
     FcError err = {0};
@@ -203,7 +203,8 @@ static void test_fc_workflow_load_file_missing(void **state) {
     assert_non_null(strstr(err.message, "/nonexistent/wf.json"));
 }
 
-static void test_fc_workflow_load_file_good(void **state) {
+static void test_fc_workflow_load_file_good(void **state)
+{
     char path[] = "/tmp/fc-wf-XXXXXX";
     int fd = mkstemp(path);
     FcWorkflow *wf = NULL;
@@ -218,7 +219,8 @@ static void test_fc_workflow_load_file_good(void **state) {
     unlink(path);
 }
 
-static void test_fc_inputs_load_string_checks_nodes(void **state) {
+static void test_fc_inputs_load_string_checks_nodes(void **state)
+{
     static const char in_good[] = "{\"input_validator\": {\"customers\": [1, 2]}}";
     static const char in_bad[] = "{\"input_validatr\": {}, \"report\": 3}";
     FcDiagnostics d = {0};
@@ -232,9 +234,8 @@ static void test_fc_inputs_load_string_checks_nodes(void **state) {
     free(json);
     assert_int_equal(fc_inputs_load_string(in_bad, strlen(in_bad), wf, &d, &json, NULL), -EINVAL);
     assert_int_equal(d.n, 2);
-    assert_string_equal(find_message(&d, "input_validatr"),
-                        "the workflow has no node \"input_validatr\"; did you mean "
-                        "\"input_validator\"?");
+    assert_string_equal(find_message(&d, "input_validatr"), "the workflow has no node \"input_validatr\"; did you mean "
+                                                            "\"input_validator\"?");
     assert_non_null(strstr(find_message(&d, "report"), "must be a JSON object"));
     fc_diagnostics_clear(&d);
     assert_int_equal(fc_inputs_load_string("[]", 2, NULL, &d, &json, NULL), -EINVAL);
@@ -242,7 +243,8 @@ static void test_fc_inputs_load_string_checks_nodes(void **state) {
     fc_workflow_free(wf);
 }
 
-static void test_fc_enum_names(void **state) {
+static void test_fc_enum_names(void **state)
+{
     FcRunStatus st;
     FcEventType t;
     (void)state;
@@ -260,7 +262,8 @@ static void test_fc_enum_names(void **state) {
     assert_false(fc_event_type_is_terminal(FC_EVENT_NODE_FAILED));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_workflow_load_string_good),
         cmocka_unit_test(test_fc_workflow_topo_order_follows_connections),

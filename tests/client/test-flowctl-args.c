@@ -16,7 +16,8 @@ static char storage[32][128];
 static char *argv_buf[33];
 static char errbuf[256];
 
-static int parse(FctlArgs *a, ...) {
+static int parse(FctlArgs *a, ...)
+{
     va_list ap;
     int argc = 0;
     const char *s;
@@ -36,7 +37,8 @@ static int parse(FctlArgs *a, ...) {
     return fctl_parse_args(argc, argv_buf, a, errbuf, sizeof(errbuf));
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     (void)state;
     unsetenv("FLOWD_ADDR");
     unsetenv("FLOWD_TOKEN");
@@ -46,13 +48,13 @@ static int setup(void **state) {
     return 0;
 }
 
-static void test_fctl_parse_args_run_full(void **state) {
+static void test_fctl_parse_args_run_full(void **state)
+{
     FctlArgs a;
     (void)state;
 
-    assert_int_equal(parse(&a, "--addr", "h:1", "run", "wf.json", "-i", "-", "--label",
-                           "env=prod", "-l", "team=data", "--output=json", "--on-interrupt",
-                           "detach", "--idempotency-key", "k1", NULL),
+    assert_int_equal(parse(&a, "--addr", "h:1", "run", "wf.json", "-i", "-", "--label", "env=prod", "-l", "team=data",
+                           "--output=json", "--on-interrupt", "detach", "--idempotency-key", "k1", NULL),
                      0);
     assert_int_equal(a.command, FCTL_CMD_RUN);
     assert_string_equal(a.file, "wf.json");
@@ -68,7 +70,8 @@ static void test_fctl_parse_args_run_full(void **state) {
     assert_false(a.detach);
 }
 
-static void test_fctl_parse_args_defaults_and_env(void **state) {
+static void test_fctl_parse_args_defaults_and_env(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -90,7 +93,8 @@ static void test_fctl_parse_args_defaults_and_env(void **state) {
     setup(state);
 }
 
-static void test_fctl_parse_args_subcommands(void **state) {
+static void test_fctl_parse_args_subcommands(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -105,7 +109,8 @@ static void test_fctl_parse_args_subcommands(void **state) {
     assert_string_equal(fctl_command_name(FCTL_CMD_DLQ_RETRY), "dlq retry");
 }
 
-static void test_fctl_parse_args_token_create_passes_rest(void **state) {
+static void test_fctl_parse_args_token_create_passes_rest(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -116,7 +121,8 @@ static void test_fctl_parse_args_token_create_passes_rest(void **state) {
     assert_string_equal(a.rest[3], "admin");
 }
 
-static void test_fctl_parse_args_watch_get_list_cancel_logs(void **state) {
+static void test_fctl_parse_args_watch_get_list_cancel_logs(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -135,7 +141,8 @@ static void test_fctl_parse_args_watch_get_list_cancel_logs(void **state) {
     assert_string_equal(a.node, "load");
 }
 
-static void test_fctl_parse_args_errors(void **state) {
+static void test_fctl_parse_args_errors(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -161,7 +168,8 @@ static void test_fctl_parse_args_errors(void **state) {
     assert_int_equal(parse(&a, "get", "r", "--token", "a", "--token-file", "b", NULL), -EINVAL);
 }
 
-static void test_fctl_parse_args_help(void **state) {
+static void test_fctl_parse_args_help(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -178,7 +186,8 @@ static void test_fctl_parse_args_help(void **state) {
     assert_true(a.help);
 }
 
-static void test_fctl_parse_args_double_dash(void **state) {
+static void test_fctl_parse_args_double_dash(void **state)
+{
     FctlArgs a;
     (void)state;
 
@@ -186,7 +195,8 @@ static void test_fctl_parse_args_double_dash(void **state) {
     assert_string_equal(a.file, "-odd-name.json");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_fctl_parse_args_run_full, setup),
         cmocka_unit_test_setup(test_fctl_parse_args_defaults_and_env, setup),

@@ -22,7 +22,8 @@ static char addr[64], auth_addr[64];
 static char dir[] = "/tmp/flowctl-test-XXXXXX";
 static char out[65536], err[65536];
 
-static void write_file(const char *name, const char *text) {
+static void write_file(const char *name, const char *text)
+{
     char path[256];
     FILE *f;
 
@@ -33,7 +34,8 @@ static void write_file(const char *name, const char *text) {
     fclose(f);
 }
 
-static const char *path_of(const char *name) {
+static const char *path_of(const char *name)
+{
     static char paths[8][256];
     static int i;
     char *p = paths[i++ % 8];
@@ -41,7 +43,8 @@ static const char *path_of(const char *name) {
     return p;
 }
 
-static void slurp(int fd, char *buf, size_t len) {
+static void slurp(int fd, char *buf, size_t len)
+{
     ssize_t n;
     lseek(fd, 0, SEEK_SET);
     n = read(fd, buf, len - 1);
@@ -50,7 +53,8 @@ static void slurp(int fd, char *buf, size_t len) {
 }
 
 /* Runs flowctl ARGS... in-process with stdout/stderr captured; returns the exit code. */
-static int cli(const char *first, ...) {
+static int cli(const char *first, ...)
+{
     static char storage[32][512];
     char *argv[33];
     int argc = 0, saved_out, saved_err, fo, fe, ex;
@@ -93,7 +97,8 @@ static int cli(const char *first, ...) {
     return ex;
 }
 
-static int group_setup(void **state) {
+static int group_setup(void **state)
+{
     FakeServerOptions auth = {.token = "s3cret"};
     (void)state;
 
@@ -118,7 +123,8 @@ static int group_setup(void **state) {
     return 0;
 }
 
-static int group_teardown(void **state) {
+static int group_teardown(void **state)
+{
     char cmd[300];
     (void)state;
 
@@ -128,17 +134,18 @@ static int group_teardown(void **state) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void test_fctl_run_success_prints_events_and_outputs(void **state) {
+static void test_fctl_run_success_prints_events_and_outputs(void **state)
+{
     (void)state;
-    assert_int_equal(cli("run", path_of("good.json"), "--input", path_of("in-good.json"), NULL),
-                     FCTL_EXIT_OK);
+    assert_int_equal(cli("run", path_of("good.json"), "--input", path_of("in-good.json"), NULL), FCTL_EXIT_OK);
     assert_non_null(strstr(out, "#1   RUN_QUEUED      run=run-1\n"));
     assert_non_null(strstr(out, "NODE_SUCCEEDED  node=b attempt=1  peak=1.0MiB  wall=2.0ms\n"));
     assert_non_null(strstr(out, "RUN_SUCCEEDED"));
     assert_non_null(strstr(out, "outputs:\n{\n  \"a\": {\n    \"ok\": true\n  },"));
 }
 
-static void test_fctl_run_failure_exit_1(void **state) {
+static void test_fctl_run_failure_exit_1(void **state)
+{
     (void)state;
     assert_int_equal(cli("run", path_of("fail.json"), NULL), FCTL_EXIT_FAILED);
     assert_non_null(strstr(out, "NODE_FAILED"));
@@ -146,7 +153,8 @@ static void test_fctl_run_failure_exit_1(void **state) {
     assert_non_null(strstr(err, "node b (attempt 1): TIMEOUT: attempt exceeded 1s"));
 }
 
-static void test_fctl_run_json_lines(void **state) {
+static void test_fctl_run_json_lines(void **state)
+{
     char *line, *save = NULL;
     int n = 0;
     (void)state;
@@ -161,34 +169,36 @@ static void test_fctl_run_json_lines(void **state) {
     assert_int_equal(n, 11);
 }
 
-static void test_fctl_run_invalid_on_server_exit_2(void **state) {
+static void test_fctl_run_invalid_on_server_exit_2(void **state)
+{
     (void)state;
     assert_int_equal(cli("run", path_of("bogus.json"), NULL), FCTL_EXIT_USAGE);
     assert_non_null(strstr(err, "bogus.json: nodes[0].kind: unknown kind \"bogus\""));
 }
 
-static void test_fctl_run_invalid_file_exit_2(void **state) {
+static void test_fctl_run_invalid_file_exit_2(void **state)
+{
     (void)state;
     assert_int_equal(cli("run", path_of("typo.json"), NULL), FCTL_EXIT_USAGE);
     assert_non_null(strstr(err, "typo.json: nodes[0].retyr: unknown key \"retyr\"; did you mean "
                                 "\"retry\"?"));
     assert_int_equal(cli("run", path_of("syntax.json"), NULL), FCTL_EXIT_USAGE);
     assert_non_null(strstr(err, "syntax.json:3:16: JSON syntax error"));
-    assert_int_equal(cli("run", path_of("good.json"), "-i", path_of("in-bad.json"), NULL),
-                     FCTL_EXIT_USAGE);
+    assert_int_equal(cli("run", path_of("good.json"), "-i", path_of("in-bad.json"), NULL), FCTL_EXIT_USAGE);
     assert_non_null(strstr(err, "in-bad.json: c: the workflow has no node \"c\""));
     assert_int_equal(cli("run", path_of("missing.json"), NULL), FCTL_EXIT_USAGE);
 }
 
-static void test_fctl_run_detach_prints_run_id(void **state) {
+static void test_fctl_run_detach_prints_run_id(void **state)
+{
     (void)state;
-    assert_int_equal(cli("run", path_of("good.json"), "--detach", "-l", "k=v", NULL),
-                     FCTL_EXIT_OK);
+    assert_int_equal(cli("run", path_of("good.json"), "--detach", "-l", "k=v", NULL), FCTL_EXIT_OK);
     assert_string_equal(out, "run-1\n");
     assert_non_null(strstr(err, "flowctl watch run-1"));
 }
 
-static void test_fctl_validate(void **state) {
+static void test_fctl_validate(void **state)
+{
     (void)state;
     assert_int_equal(cli("validate", path_of("good.json"), NULL), FCTL_EXIT_OK);
     assert_non_null(strstr(out, "valid (2 nodes)"));
@@ -197,27 +207,28 @@ static void test_fctl_validate(void **state) {
     assert_int_equal(cli("validate", "--offline", path_of("bogus.json"), NULL), FCTL_EXIT_OK);
 }
 
-static void test_fctl_unreachable_exit_3(void **state) {
+static void test_fctl_unreachable_exit_3(void **state)
+{
     (void)state;
     assert_int_equal(cli("get", "run-1", "--addr", "127.0.0.1:1", NULL), FCTL_EXIT_UNREACHABLE);
     assert_non_null(strstr(err, "cannot reach the flowd server at 127.0.0.1:1"));
     assert_non_null(strstr(err, "--addr"));
-    assert_int_equal(cli("run", path_of("good.json"), "--addr", "127.0.0.1:1", NULL),
-                     FCTL_EXIT_UNREACHABLE);
+    assert_int_equal(cli("run", path_of("good.json"), "--addr", "127.0.0.1:1", NULL), FCTL_EXIT_UNREACHABLE);
 }
 
-static void test_fctl_auth_exit_4(void **state) {
+static void test_fctl_auth_exit_4(void **state)
+{
     (void)state;
     assert_int_equal(cli("info", "--addr", auth_addr, NULL), FCTL_EXIT_AUTH);
     assert_non_null(strstr(err, "--token"));
     assert_int_equal(cli("run", path_of("good.json"), "--addr", auth_addr, NULL), FCTL_EXIT_AUTH);
     assert_int_equal(cli("info", "--addr", auth_addr, "--token", "s3cret", NULL), FCTL_EXIT_OK);
-    assert_int_equal(cli("info", "--addr", auth_addr, "--token-file", path_of("token"), NULL),
-                     FCTL_EXIT_OK);
+    assert_int_equal(cli("info", "--addr", auth_addr, "--token-file", path_of("token"), NULL), FCTL_EXIT_OK);
     assert_non_null(strstr(out, "alice (tenant t1; roles submitter)"));
 }
 
-static void test_fctl_get(void **state) {
+static void test_fctl_get(void **state)
+{
     json_t *doc;
     (void)state;
 
@@ -237,7 +248,8 @@ static void test_fctl_get(void **state) {
     assert_non_null(strstr(err, "NOT_FOUND"));
 }
 
-static void test_fctl_list_follows_pages(void **state) {
+static void test_fctl_list_follows_pages(void **state)
+{
     json_t *doc;
     (void)state;
 
@@ -251,7 +263,8 @@ static void test_fctl_list_follows_pages(void **state) {
     json_decref(doc);
 }
 
-static void test_fctl_watch_and_logs(void **state) {
+static void test_fctl_watch_and_logs(void **state)
+{
     (void)state;
     assert_int_equal(cli("watch", "run-1", NULL), FCTL_EXIT_OK);
     assert_non_null(strstr(out, "RUN_SUCCEEDED"));
@@ -262,7 +275,8 @@ static void test_fctl_watch_and_logs(void **state) {
     assert_int_equal(cli("watch", "run-404", NULL), FCTL_EXIT_FAILED);
 }
 
-static void test_fctl_small_commands(void **state) {
+static void test_fctl_small_commands(void **state)
+{
     (void)state;
     assert_int_equal(cli("cancel", "run-1", "--reason", "test", NULL), FCTL_EXIT_OK);
     assert_string_equal(out, "run run-1: CANCELLED\n");
@@ -279,9 +293,10 @@ static void test_fctl_small_commands(void **state) {
     assert_non_null(strstr(out, "\"sandbox_mode\": \"rlimit\""));
 }
 
-static void test_fctl_help_pages_have_examples(void **state) {
-    static const char *const cmds[] = {"run", "validate", "watch", "get", "list", "cancel",
-                                       "logs", "info", "health", "version"};
+static void test_fctl_help_pages_have_examples(void **state)
+{
+    static const char *const cmds[] = {"run",    "validate", "watch", "get",    "list",
+                                       "cancel", "logs",     "info",  "health", "version"};
     (void)state;
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -295,7 +310,8 @@ static void test_fctl_help_pages_have_examples(void **state) {
     assert_non_null(strstr(out, "flowd token create"));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fctl_run_success_prints_events_and_outputs),
         cmocka_unit_test(test_fctl_run_failure_exit_1),

@@ -15,7 +15,8 @@
 #define T0 1700000000000000000ull
 #define MS 1000000ull
 
-static FcEvent event(uint64_t seq, uint64_t at_ms, FcEventType type, const char *node) {
+static FcEvent event(uint64_t seq, uint64_t at_ms, FcEventType type, const char *node)
+{
     return (FcEvent){
         .run_id = "r-42",
         .seq = seq,
@@ -31,7 +32,8 @@ static FcEvent event(uint64_t seq, uint64_t at_ms, FcEventType type, const char 
 
 /* A fixed run: extract succeeds, transform retries once and is at 42%,
  * load waits; plus a log line and a skipped node. */
-static size_t script(FcEvent *ev) {
+static size_t script(FcEvent *ev)
+{
     size_t n = 0;
 
     ev[n++] = event(1, 0, FC_EVENT_RUN_QUEUED, NULL);
@@ -43,8 +45,7 @@ static size_t script(FcEvent *ev) {
     ev[n++] = event(5, 13, FC_EVENT_NODE_STARTED, "transform");
     ev[n] = event(6, 1013, FC_EVENT_NODE_RETRYING, "transform");
     ev[n].has_failure = true;
-    ev[n++].failure = (FcFailure){.kind = FC_FAILURE_OOM_KILLED, .message = "limit 64 MiB",
-                                  .syscall = ""};
+    ev[n++].failure = (FcFailure){.kind = FC_FAILURE_OOM_KILLED, .message = "limit 64 MiB", .syscall = ""};
     ev[n] = event(7, 1500, FC_EVENT_NODE_STARTED, "transform");
     ev[n++].attempt = 2;
     ev[n] = event(8, 2000, FC_EVENT_NODE_PROGRESS, "transform");
@@ -66,7 +67,8 @@ static const char golden_frame[] =
     "  load       PENDING\n"
     "  notify     SKIPPED    port not taken\n";
 
-static void test_fctl_view_render_golden_frame(void **state) {
+static void test_fctl_view_render_golden_frame(void **state)
+{
     static const char *const ids[] = {"extract", "transform", "load", "notify"};
     FctlViewOptions o = {.color = false, .width = 100};
     FctlView *v = fctl_view_new("etl", ids, 4, &o);
@@ -85,7 +87,8 @@ static void test_fctl_view_render_golden_frame(void **state) {
     fctl_view_free(v);
 }
 
-static void test_fctl_view_render_terminal_and_color(void **state) {
+static void test_fctl_view_render_terminal_and_color(void **state)
+{
     static const char *const ids[] = {"a"};
     FctlViewOptions o = {.color = true, .width = 60};
     FctlView *v = fctl_view_new("wf", ids, 1, &o);
@@ -107,7 +110,8 @@ static void test_fctl_view_render_terminal_and_color(void **state) {
     fctl_view_free(v);
 }
 
-static void test_fctl_view_render_truncates_to_width(void **state) {
+static void test_fctl_view_render_truncates_to_width(void **state)
+{
     static const char *const ids[] = {"a"};
     FctlViewOptions o = {.color = false, .width = 30};
     FctlView *v = fctl_view_new("a-very-long-workflow-name-indeed", ids, 1, &o);
@@ -125,7 +129,8 @@ static void test_fctl_view_render_truncates_to_width(void **state) {
     fctl_view_free(v);
 }
 
-static void test_fctl_view_draw_moves_cursor(void **state) {
+static void test_fctl_view_draw_moves_cursor(void **state)
+{
     static const char *const ids[] = {"a", "b"};
     FctlViewOptions o = {.width = 80};
     FctlView *v = fctl_view_new("wf", ids, 2, &o);
@@ -143,7 +148,8 @@ static void test_fctl_view_draw_moves_cursor(void **state) {
     fctl_view_free(v);
 }
 
-static void test_fctl_format_event_plain_lines(void **state) {
+static void test_fctl_format_event_plain_lines(void **state)
+{
     FcEvent ev[16];
     size_t n = script(ev);
     char line[512];
@@ -169,7 +175,8 @@ static void test_fctl_format_event_plain_lines(void **state) {
     }
 }
 
-static void test_fctl_format_event_plain_sanitizes(void **state) {
+static void test_fctl_format_event_plain_sanitizes(void **state)
+{
     FcEvent ev = event(1, 0, FC_EVENT_NODE_LOG, "a");
     char line[64];
     (void)state;
@@ -180,7 +187,8 @@ static void test_fctl_format_event_plain_sanitizes(void **state) {
     assert_null(strchr(line, '\x1b'));
 }
 
-static void test_fctl_event_to_json_lines(void **state) {
+static void test_fctl_event_to_json_lines(void **state)
+{
     FcEvent ev[16];
     size_t n = script(ev);
     FcEvent done = event(11, 3000, FC_EVENT_RUN_SUCCEEDED, NULL);
@@ -193,11 +201,10 @@ static void test_fctl_event_to_json_lines(void **state) {
     j = fctl_event_to_json(&ev[3]);
     s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
-    assert_string_equal(
-        s, "{\"run_id\":\"r-42\",\"seq\":4,\"time_unix_nano\":1700000000012000000,"
-           "\"type\":\"NODE_SUCCEEDED\",\"node_id\":\"extract\",\"attempt\":1,"
-           "\"usage\":{\"peak_memory_bytes\":12897484,\"cpu_user_us\":0,\"cpu_system_us\":0,"
-           "\"wall_us\":8100}}");
+    assert_string_equal(s, "{\"run_id\":\"r-42\",\"seq\":4,\"time_unix_nano\":1700000000012000000,"
+                           "\"type\":\"NODE_SUCCEEDED\",\"node_id\":\"extract\",\"attempt\":1,"
+                           "\"usage\":{\"peak_memory_bytes\":12897484,\"cpu_user_us\":0,\"cpu_system_us\":0,"
+                           "\"wall_us\":8100}}");
     free(s);
     done.output_json = "{\"load\": {\"rows\": 3}}";
     done.run_status = FC_RUN_SUCCEEDED;
@@ -210,7 +217,8 @@ static void test_fctl_event_to_json_lines(void **state) {
     free(s);
 }
 
-static void test_fctl_format_units(void **state) {
+static void test_fctl_format_units(void **state)
+{
     char b[32];
     (void)state;
 
@@ -226,12 +234,14 @@ static void test_fctl_format_units(void **state) {
     assert_string_equal(b, "1m05s");
 }
 
-static void test_fctl_dump_json_shortest_reals(void **state) {
+static void test_fctl_dump_json_shortest_reals(void **state)
+{
     (void)state;
     char *buf = NULL;
     size_t len = 0;
     json_t *v = json_loads("{\"a\": 319.4, \"b\": [1, 2.0, 0.30000000000000004, 1e300], \"c\": {\"d\": \"x\\\"y\"}, "
-                           "\"e\": {}, \"f\": []}", 0, NULL);
+                           "\"e\": {}, \"f\": []}",
+                           0, NULL);
     FILE *f = open_memstream(&buf, &len);
     fctl_dump_json(v, f, 0);
     fclose(f);
@@ -246,7 +256,8 @@ static void test_fctl_dump_json_shortest_reals(void **state) {
     json_decref(v);
 }
 
-static void test_fctl_table_print_aligns(void **state) {
+static void test_fctl_table_print_aligns(void **state)
+{
     static const char *const h[] = {"RUN", "STATUS", "NODES"};
     static const char *const r1[] = {"run-1", "SUCCEEDED", "3/3"};
     static const char *const r2[] = {"run-12345", "FAILED", "1/3"};
@@ -267,7 +278,8 @@ static void test_fctl_table_print_aligns(void **state) {
     fctl_table_free(t);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fctl_view_render_golden_frame),
         cmocka_unit_test(test_fctl_view_render_terminal_and_color),

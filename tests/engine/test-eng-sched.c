@@ -186,7 +186,7 @@ static void test_eng_circuit_opens_half_opens_closes(void **state)
     assert_non_null(strstr(msg, "circuit \"api\" is open after 2 consecutive failures"));
     free(msg);
     msg = NULL;
-    sleep_ms(30); /* past the 20 ms cool-down */
+    sleep_ms(30);                                  /* past the 20 ms cool-down */
     assert_true(eng_circuit_admit(e, r, 0, &msg)); /* half-open: the trial */
     assert_true(r->ns[0].circuit_trial);
     EngRun *r2 = new_run(e, "r2", "t", circuit_wf);

@@ -162,9 +162,9 @@ static void test_eng_workflow_build_quota(void **state)
 static void test_eng_workflow_build_every_problem_at_once(void **state)
 {
     (void)state;
-    Flowd__V1__Workflow *pb = wf_from_json(
-        "{\"nodes\":[{\"id\":\"a\",\"kind\":\"nope\"},{\"id\":\"a\",\"kind\":\"noop\"},{\"id\":\"bad id\","
-        "\"kind\":\"noop\"}],\"connections\":[{\"from\":\"a\",\"to\":\"ghost\"}]}");
+    Flowd__V1__Workflow *pb =
+        wf_from_json("{\"nodes\":[{\"id\":\"a\",\"kind\":\"nope\"},{\"id\":\"a\",\"kind\":\"noop\"},{\"id\":\"bad id\","
+                     "\"kind\":\"noop\"}],\"connections\":[{\"from\":\"a\",\"to\":\"ghost\"}]}");
     Diags d = {0};
     EngWorkflow *wf = NULL;
     assert_int_equal(eng_workflow_build(pb, &lim, &wf, &d), -EINVAL);
@@ -191,7 +191,7 @@ static void test_eng_workflow_build_large_chain(void **state)
     Flowd__V1__Node **np = calloc(n, sizeof(*np));
     Flowd__V1__Connection *conns = calloc(n, sizeof(*conns));
     Flowd__V1__Connection **cp = calloc(n, sizeof(*cp));
-    char (*ids)[16] = calloc(n, 16);
+    char(*ids)[16] = calloc(n, 16);
     for (size_t i = 0; i < n; i++) {
         flowd__v1__node__init(&nodes[i]);
         snprintf(ids[i], 16, "n%zu", i);
@@ -232,10 +232,11 @@ static void test_eng_assemble_inputs_precedence_and_paths(void **state)
 {
     (void)state;
     EngWorkflow *wf = NULL;
-    char *all = build("{\"nodes\":[{\"id\":\"a\",\"kind\":\"noop\"},{\"id\":\"b\",\"kind\":\"noop\"},{\"id\":\"c\","
-                      "\"kind\":\"noop\",\"config\":{\"params\":{\"x\":1,\"y\":1,\"z\":1}}}],\"connections\":["
-                      "{\"from\":\"a\",\"to\":\"c\",\"mapping\":{\"deep.list.1\":\"y\"}},{\"from\":\"b\",\"to\":\"c\"}]}",
-                      &wf);
+    char *all =
+        build("{\"nodes\":[{\"id\":\"a\",\"kind\":\"noop\"},{\"id\":\"b\",\"kind\":\"noop\"},{\"id\":\"c\","
+              "\"kind\":\"noop\",\"config\":{\"params\":{\"x\":1,\"y\":1,\"z\":1}}}],\"connections\":["
+              "{\"from\":\"a\",\"to\":\"c\",\"mapping\":{\"deep.list.1\":\"y\"}},{\"from\":\"b\",\"to\":\"c\"}]}",
+              &wf);
     assert_string_equal(all, "");
     json_t *outs[2] = {json_loads("{\"deep\":{\"list\":[10,20]}}", 0, NULL), json_loads("{\"z\":3,\"w\":4}", 0, NULL)};
     json_t *run_in = json_loads("{\"w\":99}", 0, NULL);

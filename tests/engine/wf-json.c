@@ -14,7 +14,10 @@ static char *str(const json_t *obj, const char *key)
     return strdup("");
 }
 
-static unsigned u(const json_t *obj, const char *key) { return (unsigned)json_integer_value(json_object_get(obj, key)); }
+static unsigned u(const json_t *obj, const char *key)
+{
+    return (unsigned)json_integer_value(json_object_get(obj, key));
+}
 
 static Flowd__V1__Node *node(const json_t *j)
 {
@@ -67,8 +70,7 @@ static Flowd__V1__Connection *conn(const json_t *j)
     c->to = str(j, "to");
     c->port = str(j, "port");
     c->mapping = calloc(json_object_size(map) + 1, sizeof(*c->mapping));
-    json_object_foreach((json_t *)map, key, val)
-    {
+    json_object_foreach ((json_t *)map, key, val) {
         Flowd__V1__Connection__MappingEntry *e = calloc(1, sizeof(*e));
         flowd__v1__connection__mapping_entry__init(e);
         e->key = strdup(key);

@@ -15,7 +15,9 @@
 static void fixture_ready(HttpReadiness *ret, void *userdata)
 {
     bool not_ready = userdata != NULL;
-    *ret = (HttpReadiness){.store_writable = true, .zygote_alive = true, .draining = not_ready,
+    *ret = (HttpReadiness){.store_writable = true,
+                           .zygote_alive = true,
+                           .draining = not_ready,
                            .sandbox_mode = not_ready ? "rlimit" : "cgroup"};
 }
 
@@ -60,8 +62,10 @@ int main(int argc, char **argv)
     if (met_flowd_init("0.0.0-fixture") < 0)
         return 1;
     populate();
-    HttpConfig cfg = {.listen = argc > 1 ? argv[1] : "127.0.0.1:0", .registry = met_flowd_registry(),
-                      .ready = fixture_ready, .ready_userdata = getenv("FIXTURE_NOT_READY") ? (void *)1 : NULL};
+    HttpConfig cfg = {.listen = argc > 1 ? argv[1] : "127.0.0.1:0",
+                      .registry = met_flowd_registry(),
+                      .ready = fixture_ready,
+                      .ready_userdata = getenv("FIXTURE_NOT_READY") ? (void *)1 : NULL};
     if (http_start(&cfg, &s, err, sizeof(err)) < 0) {
         fprintf(stderr, "http-fixture: %s\n", err);
         return 1;

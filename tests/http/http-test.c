@@ -106,8 +106,8 @@ static int exchange(int fd, const char *method, const char *path, Resp *ret)
 {
     char req[512];
     size_t len;
-    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n", method,
-                     path, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n", method, path,
+                     strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return -EIO;
@@ -208,8 +208,8 @@ static void test_http_readyz_ready(void **state)
 static void test_http_readyz_names_what_is_not_ready(void **state)
 {
     (void)state;
-    readiness = (HttpReadiness){.store_writable = false, .zygote_alive = false, .draining = true,
-                                .sandbox_mode = "rlimit"};
+    readiness =
+        (HttpReadiness){.store_writable = false, .zygote_alive = false, .draining = true, .sandbox_mode = "rlimit"};
     Resp r = get("/readyz");
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "\"status\":\"not ready\""));
@@ -271,8 +271,15 @@ static void test_http_other_methods_are_405(void **state)
 static void test_http_start_rejects_bad_addresses(void **state)
 {
     (void)state;
-    const char *bad[] = {"nonsense", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:80x",
-                         "[::1:80", "no.such.host.invalid:80", "1.2.3.4:5:6", "unix:"};
+    const char *bad[] = {"nonsense",
+                         "127.0.0.1",
+                         "127.0.0.1:",
+                         "127.0.0.1:99999",
+                         "127.0.0.1:80x",
+                         "[::1:80",
+                         "no.such.host.invalid:80",
+                         "1.2.3.4:5:6",
+                         "unix:"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char err[256] = "";
         HttpServer *s = NULL;

@@ -51,7 +51,7 @@ def config_vars(path):
     return out
 
 
-FAMILY_RE = re.compile(r'\.name = "([a-zA-Z_:][a-zA-Z0-9_:]*)", \.type = MET_(COUNTER|GAUGE|HISTOGRAM)')
+FAMILY_RE = re.compile(r'\.name\s*=\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)",\s*\.type\s*=\s*MET_(COUNTER|GAUGE|HISTOGRAM)')
 
 
 def declared_series(path):

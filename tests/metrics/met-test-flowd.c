@@ -57,13 +57,24 @@ static void test_met_flowd_declares_every_family(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "flowd_runs_total counter", "flowd_nodes_total counter", "flowd_node_duration_seconds histogram",
-        "flowd_sandbox_spawn_seconds histogram", "flowd_oom_kills_total counter",
-        "flowd_sandbox_violations_total counter", "flowd_node_retries_total counter", "flowd_circuit_state gauge",
-        "flowd_dead_letters_total counter", "flowd_queue_depth gauge", "flowd_running_sandboxes gauge",
-        "flowd_grpc_requests_total counter", "flowd_grpc_request_duration_seconds histogram",
-        "flowd_store_write_seconds histogram", "process_resident_memory_bytes gauge", "process_open_fds gauge",
-        "flowd_build_info gauge", "flowd_ready gauge",
+        "flowd_runs_total counter",
+        "flowd_nodes_total counter",
+        "flowd_node_duration_seconds histogram",
+        "flowd_sandbox_spawn_seconds histogram",
+        "flowd_oom_kills_total counter",
+        "flowd_sandbox_violations_total counter",
+        "flowd_node_retries_total counter",
+        "flowd_circuit_state gauge",
+        "flowd_dead_letters_total counter",
+        "flowd_queue_depth gauge",
+        "flowd_running_sandboxes gauge",
+        "flowd_grpc_requests_total counter",
+        "flowd_grpc_request_duration_seconds histogram",
+        "flowd_store_write_seconds histogram",
+        "process_resident_memory_bytes gauge",
+        "process_open_fds gauge",
+        "flowd_build_info gauge",
+        "flowd_ready gauge",
     };
     char *text = flowd_text();
     char line[128];

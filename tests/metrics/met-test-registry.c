@@ -41,12 +41,15 @@ static void test_met_register_rejects_bad_descs(void **state)
         {.name = "has-dash_total", .type = MET_COUNTER, .help = ""},
         {.name = "no_suffix", .type = MET_COUNTER, .help = "counters end in _total"},
         {.name = "x_total", .type = MET_COUNTER},
-        {.name = "h_seconds", .type = MET_HISTOGRAM, .help = "", .labels = {{.name = "le"}}, .buckets = two_buckets,
+        {.name = "h_seconds",
+         .type = MET_HISTOGRAM,
+         .help = "",
+         .labels = {{.name = "le"}},
+         .buckets = two_buckets,
          .n_buckets = 2},
         {.name = "h_seconds", .type = MET_HISTOGRAM, .help = "no buckets"},
         {.name = "h_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = (const double[]){1, 1}, .n_buckets = 2},
-        {.name = "h_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = (const double[]){INFINITY},
-         .n_buckets = 1},
+        {.name = "h_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = (const double[]){INFINITY}, .n_buckets = 1},
         {.name = "h_seconds_count", .type = MET_HISTOGRAM, .help = "", .buckets = two_buckets, .n_buckets = 2},
         {.name = "g", .type = MET_GAUGE, .help = "", .labels = {{.name = "__reserved"}}},
         {.name = "g", .type = MET_GAUGE, .help = "", .labels = {{.name = "a"}, {.name = "a"}}},
@@ -68,7 +71,9 @@ static void test_met_register_duplicate(void **state)
 static void test_met_render_counter_and_gauge_exact(void **state)
 {
     (void)state;
-    MetFamily *c = must_register(&(MetDesc){.name = "jobs_total", .type = MET_COUNTER, .help = "Jobs done.",
+    MetFamily *c = must_register(&(MetDesc){.name = "jobs_total",
+                                            .type = MET_COUNTER,
+                                            .help = "Jobs done.",
                                             .labels = {{.name = "color", .values = colors}, {.name = "shape"}}});
     MetFamily *g = must_register(&(MetDesc){.name = "temp_celsius", .type = MET_GAUGE, .help = "Temperature."});
     met_add(met_series(c, (const char *[]){"red", "square"}), 3);
@@ -90,8 +95,12 @@ static void test_met_render_counter_and_gauge_exact(void **state)
 static void test_met_render_histogram_exact(void **state)
 {
     (void)state;
-    MetFamily *h = must_register(&(MetDesc){.name = "op_seconds", .type = MET_HISTOGRAM, .help = "Op time.",
-                                            .labels = {{.name = "op"}}, .buckets = two_buckets, .n_buckets = 2});
+    MetFamily *h = must_register(&(MetDesc){.name = "op_seconds",
+                                            .type = MET_HISTOGRAM,
+                                            .help = "Op time.",
+                                            .labels = {{.name = "op"}},
+                                            .buckets = two_buckets,
+                                            .n_buckets = 2});
     MetFamily *h0 = must_register(
         &(MetDesc){.name = "bare_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = two_buckets, .n_buckets = 2});
     MetSeries *s = met_series(h, (const char *[]){"read"});
@@ -124,8 +133,8 @@ static void test_met_render_histogram_exact(void **state)
 static void test_met_render_escaping(void **state)
 {
     (void)state;
-    MetFamily *g = must_register(&(MetDesc){.name = "esc", .type = MET_GAUGE, .help = "back\\slash \"q\"\nnext",
-                                            .labels = {{.name = "v"}}});
+    MetFamily *g = must_register(
+        &(MetDesc){.name = "esc", .type = MET_GAUGE, .help = "back\\slash \"q\"\nnext", .labels = {{.name = "v"}}});
     met_set(met_series(g, (const char *[]){"a\"b\\c\nd"}), 1);
     char *text = render(reg);
     assert_string_equal(text, "# HELP esc back\\\\slash \"q\"\\nnext\n"
@@ -141,9 +150,19 @@ static void test_met_format_value_shortest(void **state)
         double v;
         const char *s;
     } cases[] = {
-        {0, "0"},          {1, "1"},       {-3, "-3"},       {0.005, "0.005"},   {0.1, "0.1"},
-        {2.5, "2.5"},      {1e-05, "1e-05"}, {1e21, "1e+21"}, {123456789, "123456789"},
-        {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}, {NAN, "NaN"}, {0.1 + 0.2, "0.30000000000000004"},
+        {0, "0"},
+        {1, "1"},
+        {-3, "-3"},
+        {0.005, "0.005"},
+        {0.1, "0.1"},
+        {2.5, "2.5"},
+        {1e-05, "1e-05"},
+        {1e21, "1e+21"},
+        {123456789, "123456789"},
+        {INFINITY, "+Inf"},
+        {-INFINITY, "-Inf"},
+        {NAN, "NaN"},
+        {0.1 + 0.2, "0.30000000000000004"},
     };
     char buf[32];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -155,8 +174,8 @@ static void test_met_format_value_shortest(void **state)
 static void test_met_series_undeclared_value_is_other(void **state)
 {
     (void)state;
-    MetFamily *f = must_register(&(MetDesc){.name = "c_total", .type = MET_COUNTER, .help = "",
-                                            .labels = {{.name = "color", .values = colors}}});
+    MetFamily *f = must_register(&(MetDesc){
+        .name = "c_total", .type = MET_COUNTER, .help = "", .labels = {{.name = "color", .values = colors}}});
     MetSeries *a = met_series(f, (const char *[]){"purple"});
     MetSeries *b = met_series(f, (const char *[]){"run-0192f3a1b2c3d-1a2b3c4d"});
     assert_ptr_equal(a, b);
@@ -190,8 +209,8 @@ static void test_met_series_long_or_invalid_value_is_other(void **state)
 static void test_met_series_cap_folds_free_labels(void **state)
 {
     (void)state;
-    MetFamily *f = must_register(&(MetDesc){.name = "runs_total", .type = MET_COUNTER, .help = "",
-                                            .labels = {{.name = "run"}}, .max_series = 4});
+    MetFamily *f = must_register(&(MetDesc){
+        .name = "runs_total", .type = MET_COUNTER, .help = "", .labels = {{.name = "run"}}, .max_series = 4});
     char id[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(id, sizeof(id), "run-%04d", i);
@@ -214,7 +233,9 @@ static void test_met_series_cap_keeps_enumerated_labels(void **state)
     (void)state;
     static const char *const many[] = {"v00", "v01", "v02", "v03", "v04", "v05", "v06", "v07", "v08", "v09", "v10",
                                        "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", NULL};
-    MetFamily *f = must_register(&(MetDesc){.name = "x_total", .type = MET_COUNTER, .help = "",
+    MetFamily *f = must_register(&(MetDesc){.name = "x_total",
+                                            .type = MET_COUNTER,
+                                            .help = "",
                                             .labels = {{.name = "id"}, {.name = "v", .values = many}},
                                             .max_series = 2});
     met_inc(met_series(f, (const char *[]){"a", "v00"}));
@@ -289,8 +310,8 @@ static void test_met_concurrent_updates_are_exact(void **state)
     (void)state;
     MetFamily *f[3] = {
         must_register(&(MetDesc){.name = "hits_total", .type = MET_COUNTER, .help = "", .labels = {{.name = "who"}}}),
-        must_register(&(MetDesc){.name = "lat_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = two_buckets,
-                                 .n_buckets = 2}),
+        must_register(&(MetDesc){
+            .name = "lat_seconds", .type = MET_HISTOGRAM, .help = "", .buckets = two_buckets, .n_buckets = 2}),
         must_register(&(MetDesc){.name = "level", .type = MET_GAUGE, .help = ""}),
     };
     pthread_t t[THREADS];

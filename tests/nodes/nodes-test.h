@@ -137,7 +137,7 @@ static inline const char *t_text(json_t *v)
         json_t *_v = (v);                                                                                              \
         json_t *_w = json_loads(want, JSON_DECODE_ANY, NULL);                                                          \
         assert_non_null(_w);                                                                                           \
-        char *_ws = json_dumps(_w, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);                                 \
+        char *_ws = json_dumps(_w, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);                                   \
         assert_string_equal(t_text(_v), _ws);                                                                          \
         free(_ws);                                                                                                     \
         json_decref(_w);                                                                                               \

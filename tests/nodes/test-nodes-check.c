@@ -5,9 +5,8 @@
 
 static void test_nodes_find_every_kind(void **state)
 {
-    static const char *const names[] = {"noop",     "python", "select", "filter",   "sort",
-                                        "aggregate", "merge", "switch", "validate", "mask",
-                                        "csv.read", "csv.write", "exec"};
+    static const char *const names[] = {"noop",   "python",   "select", "filter",   "sort",      "aggregate", "merge",
+                                        "switch", "validate", "mask",   "csv.read", "csv.write", "exec"};
     size_t n;
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -125,8 +124,10 @@ static void test_aggregate_check(void **state)
     t_check_ok("aggregate", "{}");
     t_check_ok("aggregate", "{\"group_by\": [\"region\"], \"metrics\": [{\"op\": \"count\"}, {\"op\": \"sum\", "
                             "\"field\": \"amount\", \"as\": \"total\"}]}");
-    t_check("aggregate", "{\"group_by\": 3, \"metrics\": [{\"op\": \"median\", \"field\": \"x\"}, {\"op\": \"sum\"}, "
-                         "{\"field\": \"y\"}, \"count\"]}", &d);
+    t_check("aggregate",
+            "{\"group_by\": 3, \"metrics\": [{\"op\": \"median\", \"field\": \"x\"}, {\"op\": \"sum\"}, "
+            "{\"field\": \"y\"}, \"count\"]}",
+            &d);
     t_has_diag(&d, "nodes[2].config.group_by", "field name");
     t_has_diag(&d, "nodes[2].config.metrics[0].op", "\"count\", \"sum\", \"avg\", \"min\", \"max\"");
     t_has_diag(&d, "nodes[2].config.metrics[1].field", "needs a field");
@@ -158,8 +159,10 @@ static void test_switch_check(void **state)
     (void)state;
     t_check_ok("switch", "{\"cases\": [{\"port\": \"high\", \"when\": {\"field\": \"amount\", \"op\": \">\", "
                          "\"value\": 1000}}], \"default\": \"low\"}");
-    t_check("switch", "{\"cases\": [{\"port\": \"a b\", \"when\": {\"field\": \"x\", \"op\": \"exists\"}}, "
-                      "{\"port\": \"ok\"}, {\"port\": \"ok\", \"when\": {\"all\": []}}], \"default\": \"\"}", &d);
+    t_check("switch",
+            "{\"cases\": [{\"port\": \"a b\", \"when\": {\"field\": \"x\", \"op\": \"exists\"}}, "
+            "{\"port\": \"ok\"}, {\"port\": \"ok\", \"when\": {\"all\": []}}], \"default\": \"\"}",
+            &d);
     t_has_diag(&d, "nodes[2].config.cases[0].port", "a port is a name");
     t_has_diag(&d, "nodes[2].config.cases[1].when", "needs a condition");
     t_has_diag(&d, "nodes[2].config.cases[2].port", "already used by case 1");
@@ -176,7 +179,8 @@ static void test_nodes_switch_ports(void **state)
     const char *ports[8];
     (void)state;
     json_t *c = json_loads("{\"cases\": [{\"port\": \"high\", \"when\": {}}, {\"port\": \"mid\", \"when\": {}}, "
-                           "{\"port\": \"high\", \"when\": {}}], \"default\": \"low\"}", 0, NULL);
+                           "{\"port\": \"high\", \"when\": {}}], \"default\": \"low\"}",
+                           0, NULL);
     assert_int_equal(nodes_switch_ports(c, ports, 8), 3);
     assert_string_equal(ports[0], "high");
     assert_string_equal(ports[1], "mid");
@@ -217,8 +221,10 @@ static void test_mask_check(void **state)
     t_check_ok("mask", "{}");
     t_check_ok("mask", "{\"detect\": [\"email\"], \"fields\": [\"name\"], \"mode\": \"hash\", \"salt_secret\": "
                        "\"MASK_SALT\"}");
-    t_check("mask", "{\"detect\": [\"email\", \"iban\"], \"mode\": \"blur\", \"salt_secret\": \"S\", \"fields\": "
-                    "[1]}", &d);
+    t_check("mask",
+            "{\"detect\": [\"email\", \"iban\"], \"mode\": \"blur\", \"salt_secret\": \"S\", \"fields\": "
+            "[1]}",
+            &d);
     t_has_diag(&d, "nodes[2].config.detect[1]", "must be one of");
     t_has_diag(&d, "nodes[2].config.mode", "\"redact\", \"partial\", \"hash\"");
     t_has_diag(&d, "nodes[2].config.fields[0]", "field name");
@@ -233,8 +239,10 @@ static void test_csv_read_check(void **state)
     Diags d;
     (void)state;
     t_check_ok("csv.read", "{\"path\": \"in/customers.csv\", \"delimiter\": \";\", \"infer_types\": true}");
-    t_check("csv.read", "{\"path\": \"../etc/passwd\", \"delimiter\": \"ab\", \"header\": \"yes\", \"max_bytes\": "
-                        "0, \"encoding\": \"utf-16\"}", &d);
+    t_check("csv.read",
+            "{\"path\": \"../etc/passwd\", \"delimiter\": \"ab\", \"header\": \"yes\", \"max_bytes\": "
+            "0, \"encoding\": \"utf-16\"}",
+            &d);
     t_has_diag(&d, "nodes[2].config.path", "\"..\"");
     t_has_diag(&d, "nodes[2].config.delimiter", "one character");
     t_has_diag(&d, "nodes[2].config.header", "true or false");
@@ -259,8 +267,7 @@ static void test_csv_write_check(void **state)
     (void)state;
     t_check_ok("csv.write", "{\"path\": \"out/report.csv\", \"columns\": [\"id\", \"name\"], \"line_ending\": "
                             "\"lf\"}");
-    t_check("csv.write", "{\"path\": \"out/./x.csv\", \"columns\": [], \"line_ending\": \"cr\", \"input\": \"$\"}",
-            &d);
+    t_check("csv.write", "{\"path\": \"out/./x.csv\", \"columns\": [], \"line_ending\": \"cr\", \"input\": \"$\"}", &d);
     t_has_diag(&d, "nodes[2].config.path", "\".\"");
     t_has_diag(&d, "nodes[2].config.columns", "1 to 4096");
     t_has_diag(&d, "nodes[2].config.line_ending", "\"crlf\", \"lf\"");

@@ -44,8 +44,9 @@ static void test_csv_parse_quotes_and_newlines(void **state)
     json_t *rows = parse_ok("name,note\r\n\"Lee, Ann\",\"said \"\"hi\"\"\"\r\n\"multi\nline\r\ntext\",\r\n",
                             (CsvReadOptions){.header = true}, &cols);
     T_EXPECT_JSON(cols, "[\"name\", \"note\"]");
-    T_EXPECT_JSON(rows, "[{\"name\": \"Lee, Ann\", \"note\": \"said \\\"hi\\\"\"}, {\"name\": \"multi\\nline\\r\\ntext\","
-                        " \"note\": \"\"}]");
+    T_EXPECT_JSON(rows,
+                  "[{\"name\": \"Lee, Ann\", \"note\": \"said \\\"hi\\\"\"}, {\"name\": \"multi\\nline\\r\\ntext\","
+                  " \"note\": \"\"}]");
     json_decref(rows);
     json_decref(cols);
 }
@@ -53,7 +54,9 @@ static void test_csv_parse_quotes_and_newlines(void **state)
 static void test_csv_parse_line_endings_bom_empty_lines(void **state)
 {
     (void)state;
-    json_t *rows = parse_ok("\xEF\xBB\xBF" "a,b\n1,2\r3,4\r\n\n\r\n5,6", (CsvReadOptions){0}, NULL);
+    json_t *rows = parse_ok("\xEF\xBB\xBF"
+                            "a,b\n1,2\r3,4\r\n\n\r\n5,6",
+                            (CsvReadOptions){0}, NULL);
     T_EXPECT_JSON(rows, "[[\"a\", \"b\"], [\"1\", \"2\"], [\"3\", \"4\"], [\"5\", \"6\"]]");
     json_decref(rows);
     rows = parse_ok("\"\"\n,\n", (CsvReadOptions){0}, NULL); /* a quoted empty field is a record */
@@ -89,8 +92,8 @@ static void test_csv_parse_header_names_and_ragged(void **state)
 {
     (void)state;
     json_t *cols;
-    json_t *rows = parse_ok("id,,id,name\n1,2,3,4\n5\n6,7,8,9,10\n", (CsvReadOptions){.header = true, .allow_ragged = true},
-                            &cols);
+    json_t *rows = parse_ok("id,,id,name\n1,2,3,4\n5\n6,7,8,9,10\n",
+                            (CsvReadOptions){.header = true, .allow_ragged = true}, &cols);
     T_EXPECT_JSON(cols, "[\"id\", \"column_2\", \"id_2\", \"name\"]");
     T_EXPECT_JSON(json_array_get(rows, 1), "{\"id\": \"5\", \"column_2\": null, \"id_2\": null, \"name\": null}");
     T_EXPECT_JSON(json_array_get(rows, 2), "{\"id\": \"6\", \"column_2\": \"7\", \"id_2\": \"8\", \"name\": \"9\", "
@@ -218,8 +221,8 @@ static void test_csv_parse_random_bytes(void **state)
             buf[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
         json_t *rows = NULL, *cols = NULL;
         NodeErr e = {0};
-        CsvReadOptions o = {.delimiter = ',', .header = iter % 2, .infer_types = iter % 3 == 0,
-                            .allow_ragged = iter % 5 == 0};
+        CsvReadOptions o = {
+            .delimiter = ',', .header = iter % 2, .infer_types = iter % 3 == 0, .allow_ragged = iter % 5 == 0};
         if (csv_parse(buf, n, &o, &rows, &cols, &e) < 0)
             assert_non_null(e.message);
         free(e.message);
@@ -291,8 +294,9 @@ static void test_csv_read_prepare_then_parse(void **state)
     free(text);
     json_decref(env);
     assert_int_equal(out.exit_code, 0);
-    T_EXPECT_JSON(json_object_get(out.json, "records"), "[{\"id\": \"1\", \"name\": \"Ann\"}, {\"id\": \"2\", \"name\": "
-                                                        "\"Bob\"}]");
+    T_EXPECT_JSON(json_object_get(out.json, "records"),
+                  "[{\"id\": \"1\", \"name\": \"Ann\"}, {\"id\": \"2\", \"name\": "
+                  "\"Bob\"}]");
     json_decref(out.json);
     env = prepare("{\"path\": \"in/inside.csv\"}", &msg, &r); /* a symlink that stays inside */
     assert_int_equal(r, 0);

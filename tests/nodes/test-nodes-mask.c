@@ -67,8 +67,8 @@ static void test_mask_phone(void **state)
     assert_string_equal(masked(PARTIAL, "+4915112345678"), "+*********5678");
     assert_string_equal(masked(PARTIAL, "020 7946 0958"), "*** **** 0958");
     /* Not phones: dates, times, amounts, versions, ips, plain ids. */
-    static const char *const keep[] = {"2024-01-15 10:30", "1234567890", "12,345,678.90", "192.168.100.200",
-                                       "v1.2.3", "order 555-1234", "+12", "555-123-45678"};
+    static const char *const keep[] = {"2024-01-15 10:30", "1234567890",     "12,345,678.90", "192.168.100.200",
+                                       "v1.2.3",           "order 555-1234", "+12",           "555-123-45678"};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
         assert_string_equal(masked(REDACT, keep[i]), keep[i]);
 }
@@ -102,8 +102,9 @@ static void test_mask_national_id(void **state)
 static void test_mask_detect_subset_and_fields(void **state)
 {
     (void)state;
-    json_t *out = t_ok("mask", "{\"detect\": [\"email\"], \"fields\": [\"SSN\", \"profile\", \"age\"], \"mode\": "
-                               "\"partial\", \"counts_key\": \"pii\"}",
+    json_t *out = t_ok("mask",
+                       "{\"detect\": [\"email\"], \"fields\": [\"SSN\", \"profile\", \"age\"], \"mode\": "
+                       "\"partial\", \"counts_key\": \"pii\"}",
                        "{\"note\": \"a@example.com 555-123-4567\", \"user\": {\"ssn\": \"123456789\", \"age\": 41, "
                        "\"profile\": {\"x\": 1}, \"nick\": \"Zoë Smith\"}, \"keys\": {\"ssn\": null}}");
     T_EXPECT_JSON(out, "{\"note\": \"***@example.com 555-123-4567\", \"user\": {\"ssn\": \"*****6789\", \"age\": "

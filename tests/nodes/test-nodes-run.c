@@ -39,8 +39,10 @@ static void test_select_fields_and_rename(void **state)
     T_EXPECT_JSON(out, "{\"records\": [{\"id\": 1, \"city\": \"Oslo\"}, {\"id\": 2, \"city\": \"Austin\"}, "
                        "{\"id\": 3}, {\"id\": 4, \"city\": \"Boston\"}]}");
     json_decref(out);
-    out = t_ok("select", "{\"fields\": {\"who\": \"name\", \"town\": \"address.city\"}, \"missing\": \"null\", "
-                         "\"output\": \"people\"}", people);
+    out = t_ok("select",
+               "{\"fields\": {\"who\": \"name\", \"town\": \"address.city\"}, \"missing\": \"null\", "
+               "\"output\": \"people\"}",
+               people);
     T_EXPECT_JSON(json_array_get(json_object_get(out, "people"), 2), "{\"who\": \"Cy\", \"town\": null}");
     json_decref(out);
 }
@@ -108,13 +110,17 @@ static void test_filter_all_any_nested(void **state)
 {
     (void)state;
     filter_ids("[{\"field\": \"region\", \"op\": \"==\", \"value\": \"eu\"}, {\"field\": \"age\", \"op\": \">\", "
-               "\"value\": 40}]", "[3]");
-    json_t *out = t_ok("filter", "{\"match\": \"any\", \"conditions\": [{\"field\": \"id\", \"op\": \"==\", \"value\": "
-                                 "1}, {\"field\": \"id\", \"op\": \"==\", \"value\": 4}]}", people);
+               "\"value\": 40}]",
+               "[3]");
+    json_t *out = t_ok("filter",
+                       "{\"match\": \"any\", \"conditions\": [{\"field\": \"id\", \"op\": \"==\", \"value\": "
+                       "1}, {\"field\": \"id\", \"op\": \"==\", \"value\": 4}]}",
+                       people);
     assert_int_equal(json_array_size(json_object_get(out, "records")), 2);
     json_decref(out);
     filter_ids("[{\"any\": [{\"field\": \"age\", \"op\": \"<\", \"value\": 18}, {\"not\": {\"field\": \"age\", "
-               "\"op\": \"exists\"}}]}]", "[2, 4]");
+               "\"op\": \"exists\"}}]}]",
+               "[2, 4]");
 }
 
 static void test_filter_input_errors(void **state)
@@ -143,7 +149,7 @@ static void sort_ids(const char *by, const char *records, const char *want)
 static void test_sort_keys_and_order(void **state)
 {
     (void)state;
-    sort_ids("\"age\"", people, "[2, 1, 3, 4]"); /* missing last */
+    sort_ids("\"age\"", people, "[2, 1, 3, 4]");                                     /* missing last */
     sort_ids("[{\"field\": \"age\", \"order\": \"desc\"}]", people, "[3, 1, 2, 4]"); /* missing last too */
     sort_ids("[\"region\", {\"field\": \"id\", \"order\": \"desc\"}]", people, "[3, 1, 4, 2]");
     sort_ids("\"name\"", people, "[1, 3, 4, 2]"); /* bytewise: uppercase first */
@@ -163,7 +169,7 @@ static void test_sort_numbers_vs_strings(void **state)
     (void)state;
     const char *recs = "{\"records\": [{\"id\": 1, \"v\": \"10\"}, {\"id\": 2, \"v\": \"9\"}, {\"id\": 3, \"v\": 9.5},"
                        " {\"id\": 4, \"v\": \"x\"}, {\"id\": 5, \"v\": 100}]}";
-    sort_ids("\"v\"", recs, "[3, 5, 1, 2, 4]"); /* auto: numbers before strings */
+    sort_ids("\"v\"", recs, "[3, 5, 1, 2, 4]");                                      /* auto: numbers before strings */
     sort_ids("[{\"field\": \"v\", \"type\": \"number\"}]", recs, "[2, 3, 1, 5, 4]"); /* "x" is no number: last */
     sort_ids("[{\"field\": \"v\", \"type\": \"string\"}]", recs, "[1, 5, 2, 3, 4]"); /* "10" "100" "9" "9.5" */
 }
@@ -171,10 +177,12 @@ static void test_sort_numbers_vs_strings(void **state)
 static void test_aggregate_groups(void **state)
 {
     (void)state;
-    json_t *out = t_ok("aggregate", "{\"group_by\": \"region\", \"metrics\": [{\"op\": \"count\"}, {\"op\": \"sum\", "
-                                    "\"field\": \"amount\", \"as\": \"total\"}, {\"op\": \"avg\", \"field\": \"age\"},"
-                                    " {\"op\": \"min\", \"field\": \"name\"}, {\"op\": \"max\", \"field\": \"age\"}, "
-                                    "{\"op\": \"count\", \"field\": \"age\", \"as\": \"with_age\"}]}", people);
+    json_t *out = t_ok("aggregate",
+                       "{\"group_by\": \"region\", \"metrics\": [{\"op\": \"count\"}, {\"op\": \"sum\", "
+                       "\"field\": \"amount\", \"as\": \"total\"}, {\"op\": \"avg\", \"field\": \"age\"},"
+                       " {\"op\": \"min\", \"field\": \"name\"}, {\"op\": \"max\", \"field\": \"age\"}, "
+                       "{\"op\": \"count\", \"field\": \"age\", \"as\": \"with_age\"}]}",
+                       people);
     T_EXPECT_JSON(out, "{\"groups\": [{\"region\": \"eu\", \"count\": 2, \"total\": 17, \"avg_age\": 43.0, "
                        "\"min_name\": \"Ann\", \"max_age\": 52, \"with_age\": 2}, {\"region\": \"us\", \"count\": 2, "
                        "\"total\": 2.5, \"avg_age\": 17.0, \"min_name\": \"Di\", \"max_age\": 17, \"with_age\": 1}]}");
@@ -184,8 +192,10 @@ static void test_aggregate_groups(void **state)
 static void test_aggregate_no_group_and_empty(void **state)
 {
     (void)state;
-    json_t *out = t_ok("aggregate", "{\"metrics\": [{\"op\": \"count\"}, {\"op\": \"sum\", \"field\": \"x\"}, "
-                                    "{\"op\": \"avg\", \"field\": \"x\"}]}", "{\"records\": []}");
+    json_t *out = t_ok("aggregate",
+                       "{\"metrics\": [{\"op\": \"count\"}, {\"op\": \"sum\", \"field\": \"x\"}, "
+                       "{\"op\": \"avg\", \"field\": \"x\"}]}",
+                       "{\"records\": []}");
     T_EXPECT_JSON(out, "{\"groups\": [{\"count\": 0, \"sum_x\": null, \"avg_x\": null}]}");
     json_decref(out);
     out = t_ok("aggregate", "{\"group_by\": [\"a\", \"b\"], \"output\": \"stats\"}",
@@ -250,8 +260,10 @@ static void test_validate_passes_inputs(void **state)
 {
     (void)state;
     const char *in = "{\"id\": 3, \"name\": \"x\", \"score\": 2.0, \"tags\": null}";
-    json_t *out = t_ok("validate", "{\"required\": [\"id\", \"name\"], \"types\": {\"id\": \"integer\", \"score\": "
-                                   "\"integer\", \"tags\": [\"array\", \"null\"]}}", in);
+    json_t *out = t_ok("validate",
+                       "{\"required\": [\"id\", \"name\"], \"types\": {\"id\": \"integer\", \"score\": "
+                       "\"integer\", \"tags\": [\"array\", \"null\"]}}",
+                       in);
     T_EXPECT_JSON(out, in);
     json_decref(out);
 }
@@ -259,12 +271,14 @@ static void test_validate_passes_inputs(void **state)
 static void test_validate_names_every_problem(void **state)
 {
     (void)state;
-    const char *msg = t_fails("validate", "{\"input\": \"records\", \"required\": [\"id\", \"address.city\"], "
-                                          "\"types\": {\"id\": \"integer\", \"age\": \"number\", \"name\": "
-                                          "\"string\"}, \"allow_extra\": false}",
+    const char *msg = t_fails("validate",
+                              "{\"input\": \"records\", \"required\": [\"id\", \"address.city\"], "
+                              "\"types\": {\"id\": \"integer\", \"age\": \"number\", \"name\": "
+                              "\"string\"}, \"allow_extra\": false}",
                               "{\"records\": [{\"id\": 1, \"address\": {\"city\": \"x\"}}, {\"id\": \"2\", "
                               "\"age\": \"old\", \"address\": {}}, 7, {\"address\": {\"city\": \"y\"}, "
-                              "\"nick\": \"z\"}]}", "InvalidInput");
+                              "\"nick\": \"z\"}]}",
+                              "InvalidInput");
     assert_non_null(strstr(msg, "6 problems"));
     assert_non_null(strstr(msg, "records[1]: \"id\" must be integer, is string"));
     assert_non_null(strstr(msg, "records[1]: \"age\" must be number, is string"));
@@ -304,7 +318,8 @@ static void test_csv_read_from_prepared(void **state)
     (void)state;
     t_run_builtin(nodes_find("csv.read"),
                   "{\"node\": \"n\", \"config\": {\"path\": \"a.csv\", \"infer_types\": true}, \"inputs\": {}, "
-                  "\"prepared\": {\"path\": \"a.csv\", \"text\": \"id,name\\r\\n1,\\\"A, B\\\"\\r\\n2,C\\r\\n\"}}", &r);
+                  "\"prepared\": {\"path\": \"a.csv\", \"text\": \"id,name\\r\\n1,\\\"A, B\\\"\\r\\n2,C\\r\\n\"}}",
+                  &r);
     assert_int_equal(r.exit_code, 0);
     T_EXPECT_JSON(r.json, "{\"records\": [{\"id\": 1, \"name\": \"A, B\"}, {\"id\": 2, \"name\": \"C\"}], \"count\": "
                           "2, \"columns\": [\"id\", \"name\"], \"path\": \"a.csv\"}");

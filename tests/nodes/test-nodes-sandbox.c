@@ -66,7 +66,10 @@ static void on_event(const SbxEvent *ev, void *userdata)
 static void run_kind(const NodeKind *k, const char *envelope, Run *r)
 {
     static uint64_t next_id = 1;
-    SbxRequest req = {.id = next_id++, .env = env, .input = envelope, .input_len = strlen(envelope),
+    SbxRequest req = {.id = next_id++,
+                      .env = env,
+                      .input = envelope,
+                      .input_len = strlen(envelope),
                       .limits = {.memory_bytes = 256u << 20, .timeout_ms = 20000, .pids = 32}};
     struct timespec until;
 
@@ -113,7 +116,7 @@ static json_t *run_ok(const char *kind, const char *config, const char *inputs)
 #define SKIP_IF_NEEDED()                                                                                               \
     do {                                                                                                               \
         if (skip_reason) {                                                                                             \
-            fprintf(stderr, "skipped: %s\n", skip_reason);                                                           \
+            fprintf(stderr, "skipped: %s\n", skip_reason);                                                             \
             skip();                                                                                                    \
         }                                                                                                              \
     } while (0)
@@ -127,14 +130,16 @@ static void test_builtins_under_compute_profile(void **state)
     StrBuf in = {0};
     sb_puts(&in, "{\"records\": [");
     for (int i = 0; i < 5000; i++)
-        sb_printf(&in, "%s{\"id\": %d, \"g\": \"g%d\", \"v\": %d.5, \"mail\": \"u%d@example.com\"}", i ? "," : "",
-                  i, i % 7, (i * 7919) % 1000, i);
+        sb_printf(&in, "%s{\"id\": %d, \"g\": \"g%d\", \"v\": %d.5, \"mail\": \"u%d@example.com\"}", i ? "," : "", i,
+                  i % 7, (i * 7919) % 1000, i);
     sb_puts(&in, "]}");
     json_t *out = run_ok("sort", "{\"by\": [{\"field\": \"v\", \"order\": \"desc\"}, \"id\"]}", in.s);
     assert_int_equal(json_array_size(json_object_get(out, "records")), 5000);
     json_decref(out);
-    out = run_ok("aggregate", "{\"group_by\": \"g\", \"metrics\": [{\"op\": \"count\"}, {\"op\": \"avg\", \"field\": "
-                              "\"v\"}, {\"op\": \"max\", \"field\": \"mail\"}]}", in.s);
+    out = run_ok("aggregate",
+                 "{\"group_by\": \"g\", \"metrics\": [{\"op\": \"count\"}, {\"op\": \"avg\", \"field\": "
+                 "\"v\"}, {\"op\": \"max\", \"field\": \"mail\"}]}",
+                 in.s);
     assert_int_equal(json_array_size(json_object_get(out, "groups")), 7);
     json_decref(out);
     out = run_ok("filter", "{\"conditions\": [{\"field\": \"v\", \"op\": \">\", \"value\": 990}]}", in.s);
@@ -146,8 +151,10 @@ static void test_builtins_under_compute_profile(void **state)
     out = run_ok("select", "{\"fields\": {\"key\": \"id\"}}", in.s);
     json_decref(out);
     sb_free(&in);
-    out = run_ok("switch", "{\"cases\": [{\"port\": \"big\", \"when\": {\"field\": \"n\", \"op\": \">\", \"value\": "
-                           "2}}]}", "{\"n\": 3}");
+    out = run_ok("switch",
+                 "{\"cases\": [{\"port\": \"big\", \"when\": {\"field\": \"n\", \"op\": \">\", \"value\": "
+                 "2}}]}",
+                 "{\"n\": 3}");
     assert_string_equal(json_string_value(json_object_get(out, "port")), "big");
     json_decref(out);
     out = run_ok("merge", "{\"mode\": \"concat\", \"keys\": [\"a\", \"b\"]}", "{\"a\": [1], \"b\": [2]}");
@@ -182,7 +189,8 @@ static void test_csv_read_and_validate_under_compute_profile(void **state)
 
 /* An exec node that echoes its stdin. Not cat: coreutils call fadvise64,
  * which the exec seccomp profile does not allow (yet). */
-#define ECHO "{\"program\": \"/usr/bin/python3\", \"args\": [\"-c\", \"import sys; sys.stdout.write(sys.stdin.read())\"]}"
+#define ECHO                                                                                                           \
+    "{\"program\": \"/usr/bin/python3\", \"args\": [\"-c\", \"import sys; sys.stdout.write(sys.stdin.read())\"]}"
 
 static void test_exec_adapter(void **state)
 {
@@ -192,9 +200,11 @@ static void test_exec_adapter(void **state)
     json_t *out = run_ok("exec", ECHO, "{\"a\": [1, 2]}");
     T_EXPECT_JSON(out, "{\"a\": [1, 2]}");
     json_decref(out);
-    out = run_ok("exec", "{\"program\": \"/usr/bin/python3\", \"args\": [\"-c\", \"import json, os, sys; d = "
-                         "json.load(sys.stdin); print(json.dumps({'sum': sum(d['xs']), 'node': "
-                         "os.environ['FLOWD_NODE_ID']}))\"]}", "{\"xs\": [1, 2, 3]}");
+    out = run_ok("exec",
+                 "{\"program\": \"/usr/bin/python3\", \"args\": [\"-c\", \"import json, os, sys; d = "
+                 "json.load(sys.stdin); print(json.dumps({'sum': sum(d['xs']), 'node': "
+                 "os.environ['FLOWD_NODE_ID']}))\"]}",
+                 "{\"xs\": [1, 2, 3]}");
     T_EXPECT_JSON(out, "{\"sum\": 6, \"node\": \"n\"}");
     json_decref(out);
     char *envelope = t_envelope("{\"program\": \"/bin/sh\", \"args\": [\"-c\", \"echo oops >&2; exit 3\"]}", "{}");
@@ -235,7 +245,7 @@ static void test_exec_adapter_large_inputs(void **state)
 #ifdef __SANITIZE_ADDRESS__
 #define SKIP_UNDER_ASAN()                                                                                              \
     do {                                                                                                               \
-        fprintf(stderr, "skipped: an ASan build cannot start under the interpreter profile (setrlimit)\n");          \
+        fprintf(stderr, "skipped: an ASan build cannot start under the interpreter profile (setrlimit)\n");            \
         skip();                                                                                                        \
     } while (0)
 #else
@@ -335,12 +345,19 @@ static int setup(void **state)
     assert_int_equal(copy_file(plugin_src, so, 0644), 0);
     snprintf(scratch, sizeof(scratch), "%s/scratch", dir);
     assert_int_equal(mkdir(scratch, 0711), 0);
-    if (nodes_setup(&(NodesConfig){.self_exe = self_copy, .plugin_dir = plugin_dir,
-                                   .exec_allow = "/bin/sh:/usr/bin/python3"}, err, sizeof(err)) < 0)
+    if (nodes_setup(
+            &(NodesConfig){.self_exe = self_copy, .plugin_dir = plugin_dir, .exec_allow = "/bin/sh:/usr/bin/python3"},
+            err, sizeof(err)) < 0)
         fail_msg("nodes_setup: %s", err);
     const SbxBuiltin *b = nodes_builtins(&n);
-    SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 1, .max_children = 4, .cgroup_name = "flowd-nodes-test",
-                     .scratch_root = scratch, .builtins = b, .n_builtins = n, .ro_paths = nodes_ro_paths()};
+    SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
+                     .zygotes = 1,
+                     .max_children = 4,
+                     .cgroup_name = "flowd-nodes-test",
+                     .scratch_root = scratch,
+                     .builtins = b,
+                     .n_builtins = n,
+                     .ro_paths = nodes_ro_paths()};
     SbxError e = {0};
     if (sbx_pool_new(&cfg, &pool, &e) < 0)
         fail_msg("sbx_pool_new: %s", e.msg);

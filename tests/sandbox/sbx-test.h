@@ -56,14 +56,16 @@ typedef struct TCtx {
 
 static TCtx t_ctx __attribute__((unused)) = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}};
 
-static inline TRun *t_find(uint64_t id) {
+static inline TRun *t_find(uint64_t id)
+{
     for (int i = 0; i < T_SLOTS; i++)
         if (t_ctx.runs[i] && t_ctx.ids[i] == id)
             return t_ctx.runs[i];
     return NULL;
 }
 
-static inline void t_append_log(TRun *r, const char *line, size_t n) {
+static inline void t_append_log(TRun *r, const char *line, size_t n)
+{
     if (r->log_len + n + 2 > T_LOG_MAX)
         return;
     r->log = realloc(r->log, r->log_len + n + 2);
@@ -73,7 +75,8 @@ static inline void t_append_log(TRun *r, const char *line, size_t n) {
     r->log[r->log_len] = '\0';
 }
 
-static inline void t_on_event(const SbxEvent *ev, void *userdata) {
+static inline void t_on_event(const SbxEvent *ev, void *userdata)
+{
     (void)userdata;
     pthread_mutex_lock(&t_ctx.mu);
     TRun *r = t_find(ev->id);
@@ -120,19 +123,22 @@ static inline void t_on_event(const SbxEvent *ev, void *userdata) {
     pthread_mutex_unlock(&t_ctx.mu);
 }
 
-static inline void t_run_free(TRun *r) {
+static inline void t_run_free(TRun *r)
+{
     free(r->output);
     free(r->log);
     memset(r, 0, sizeof(*r));
 }
 
-static inline uint64_t t_next_id(void) {
+static inline uint64_t t_next_id(void)
+{
     static uint64_t id = 1000;
     return __atomic_add_fetch(&id, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Registers r for req->id and spawns; returns sbx_spawn()'s result. */
-static inline int t_start(SbxPool *p, SbxRequest *req, TRun *r) {
+static inline int t_start(SbxPool *p, SbxRequest *req, TRun *r)
+{
     memset(r, 0, sizeof(*r));
     pthread_mutex_lock(&t_ctx.mu);
     int slot = -1;
@@ -153,7 +159,8 @@ static inline int t_start(SbxPool *p, SbxRequest *req, TRun *r) {
 }
 
 /* Waits for DONE; fails the test after timeout_s. */
-static inline void t_wait(TRun *r, int timeout_s) {
+static inline void t_wait(TRun *r, int timeout_s)
+{
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += timeout_s;
@@ -166,7 +173,8 @@ static inline void t_wait(TRun *r, int timeout_s) {
         fail_msg("attempt did not end within %d s", timeout_s);
 }
 
-static inline void t_run(SbxPool *p, SbxRequest *req, TRun *r) {
+static inline void t_run(SbxPool *p, SbxRequest *req, TRun *r)
+{
     if (!req->id)
         req->id = t_next_id();
     assert_int_equal(t_start(p, req, r), 0);
@@ -175,36 +183,47 @@ static inline void t_run(SbxPool *p, SbxRequest *req, TRun *r) {
 
 static const char *const t_empty_env[] __attribute__((unused)) = {NULL};
 
-static inline SbxRequest t_builtin(int index) {
-    return (SbxRequest){.id = t_next_id(), .builtin = index, .env = t_empty_env,
-                        .input = "{}", .input_len = 2,
+static inline SbxRequest t_builtin(int index)
+{
+    return (SbxRequest){.id = t_next_id(),
+                        .builtin = index,
+                        .env = t_empty_env,
+                        .input = "{}",
+                        .input_len = 2,
                         .limits = {.memory_bytes = 64u << 20, .timeout_ms = 10000}};
 }
 
-static inline SbxRequest t_argv(SbxProfile profile, const char *const *argv) {
-    return (SbxRequest){.id = t_next_id(), .builtin = -1, .profile = profile, .argv = argv,
-                        .env = t_empty_env, .input = "{}", .input_len = 2,
+static inline SbxRequest t_argv(SbxProfile profile, const char *const *argv)
+{
+    return (SbxRequest){.id = t_next_id(),
+                        .builtin = -1,
+                        .profile = profile,
+                        .argv = argv,
+                        .env = t_empty_env,
+                        .input = "{}",
+                        .input_len = 2,
                         .limits = {.memory_bytes = 128u << 20, .timeout_ms = 20000}};
 }
 
 /* Prints the run when an assertion is about to fail, so logs say why. */
-static inline void t_dump(const TRun *r) {
+static inline void t_dump(const TRun *r)
+{
     fprintf(stderr, "outcome=%s exit=%d signal=%d syscall=%s message=\"%s\" output=\"%.200s\"\n",
-            sbx_outcome_name(r->outcome), r->exit_code, r->signal, r->syscall, r->message,
-            r->output ? r->output : "");
+            sbx_outcome_name(r->outcome), r->exit_code, r->signal, r->syscall, r->message, r->output ? r->output : "");
     if (r->log)
         fprintf(stderr, "log:\n%.2000s\n", r->log);
 }
 
-#define T_EXPECT(r, want)                                                                   \
-    do {                                                                                    \
-        if ((r)->outcome != (want))                                                         \
-            t_dump(r);                                                                      \
-        assert_string_equal(sbx_outcome_name((r)->outcome), sbx_outcome_name(want));        \
+#define T_EXPECT(r, want)                                                                                              \
+    do {                                                                                                               \
+        if ((r)->outcome != (want))                                                                                    \
+            t_dump(r);                                                                                                 \
+        assert_string_equal(sbx_outcome_name((r)->outcome), sbx_outcome_name(want));                                   \
     } while (0)
 
 /* Why this machine cannot run cgroup tests, or NULL if it can. */
-static inline const char *t_cgroup_unavailable(void) {
+static inline const char *t_cgroup_unavailable(void)
+{
     if (geteuid() != 0)
         return "not root: cgroup slots and uid switching need root";
     if (access("/sys/fs/cgroup", W_OK) != 0)

@@ -24,57 +24,53 @@ static const char *skip_reason;
 
 /* ---- built-ins: each runs under the compute profile ---- */
 
-static void drain_input(void) {
+static void drain_input(void)
+{
     char b[4096];
     while (read(0, b, sizeof(b)) > 0)
         ;
 }
 
-static int bi_noop(void) {
+static int bi_noop(void)
+{
     drain_input();
     return write(1, "{}", 2) == 2 ? 0 : 1;
 }
 
-static int bi_spin_forever(void) {
+static int bi_spin_forever(void)
+{
     for (volatile unsigned long i = 0;; i++)
         ;
     return 0;
 }
 
-static uint64_t mono_us(void) {
+static uint64_t mono_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int bi_spin_1s(void) {
+static int bi_spin_1s(void)
+{
     uint64_t until = mono_us() + 1000000u;
     while (mono_us() < until)
         ;
     return write(1, "{}", 2) == 2 ? 0 : 1;
 }
 
-static int bi_socket(void) {
-    return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 7;
-}
+static int bi_socket(void) { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 7; }
 
-static int bi_open(void) {
-    return open("/etc/passwd", O_RDONLY) >= 0 ? 0 : 7;
-}
+static int bi_open(void) { return open("/etc/passwd", O_RDONLY) >= 0 ? 0 : 7; }
 
-static int bi_mount(void) {
-    return (int)syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL) == 0 ? 0 : 7;
-}
+static int bi_mount(void) { return (int)syscall(SYS_mount, "none", "/mnt", "tmpfs", 0, NULL) == 0 ? 0 : 7; }
 
-static int bi_setuid0(void) {
-    return (int)syscall(SYS_setuid, 0) == 0 ? 0 : 7;
-}
+static int bi_setuid0(void) { return (int)syscall(SYS_setuid, 0) == 0 ? 0 : 7; }
 
-static int bi_kill_init(void) {
-    return (int)syscall(SYS_kill, 1, SIGKILL) == 0 ? 0 : 7;
-}
+static int bi_kill_init(void) { return (int)syscall(SYS_kill, 1, SIGKILL) == 0 ? 0 : 7; }
 
-static int bi_memory_bomb(void) {
+static int bi_memory_bomb(void)
+{
     for (;;) {
         char *p = malloc(1u << 20);
         if (!p)
@@ -83,7 +79,8 @@ static int bi_memory_bomb(void) {
     }
 }
 
-static int bi_stdout_flood(void) {
+static int bi_stdout_flood(void)
+{
     static char chunk[65536];
     memset(chunk, 'x', sizeof(chunk));
     for (;;)
@@ -92,7 +89,8 @@ static int bi_stdout_flood(void) {
 }
 
 /* 256 MiB of stderr in 64 KiB writes of 1 KiB lines. */
-static int bi_stderr_flood(void) {
+static int bi_stderr_flood(void)
+{
     static char chunk[65536];
     memset(chunk, 'e', sizeof(chunk));
     for (size_t i = 1023; i < sizeof(chunk); i += 1024)
@@ -104,7 +102,8 @@ static int bi_stderr_flood(void) {
 }
 
 /* Writes as many bytes as the input says. */
-static int bi_output_n(void) {
+static int bi_output_n(void)
+{
     char in[64] = {0};
     if (read(0, in, sizeof(in) - 1) <= 0)
         return 2;
@@ -122,27 +121,29 @@ static int bi_output_n(void) {
 
 static int *volatile null_ptr;
 
-static int bi_segv(void) {
+static int bi_segv(void)
+{
     *null_ptr = 1;
     return 0;
 }
 
-static int bi_exit3(void) {
-    return 3;
-}
+static int bi_exit3(void) { return 3; }
 
-static int bi_sleep(void) {
+static int bi_sleep(void)
+{
     struct timespec ts = {.tv_sec = 30};
     nanosleep(&ts, NULL);
     return 0;
 }
 
-static int bi_mmap_exec(void) {
+static int bi_mmap_exec(void)
+{
     void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? 7 : 0;
 }
 
-static int bi_env_probe(void) {
+static int bi_env_probe(void)
+{
     int n = 0;
     for (char **e = environ; e && *e; e++)
         n++;
@@ -155,17 +156,22 @@ static int bi_env_probe(void) {
 
 /* Scans this process's initial stack (argv and environment strings, up to
  * the exec file name the kernel puts last) for the server's secret. */
-static int bi_scan_secret(void) {
+static int bi_scan_secret(void)
+{
     const char *lo = program_invocation_name;
     const char *hi = (const char *)getauxval(AT_EXECFN);
     bool found = false;
     for (const char *p = lo; hi > lo && p + 7 <= hi && !found; p++)
-        found = memcmp(p, "hun" "ter2", 7) == 0;
+        found = memcmp(p,
+                       "hun"
+                       "ter2",
+                       7) == 0;
     const char *out = found ? "{\"found\":true}" : "{\"found\":false}";
     return write(1, out, strlen(out)) > 0 ? 0 : 1;
 }
 
-static int bi_progress_spam(void) {
+static int bi_progress_spam(void)
+{
     char line[64];
     for (int i = 0; i < 2000; i++) {
         int n = snprintf(line, sizeof(line), "{\"progress\":%d}\n", i);
@@ -175,14 +181,29 @@ static int bi_progress_spam(void) {
     return write(1, "{}", 2) == 2 ? 0 : 1;
 }
 
-static int bi_ignore_input(void) {
-    return write(1, "{}", 2) == 2 ? 0 : 1;
-}
+static int bi_ignore_input(void) { return write(1, "{}", 2) == 2 ? 0 : 1; }
 
 enum {
-    B_NOOP, B_SPIN_FOREVER, B_SPIN_1S, B_SOCKET, B_OPEN, B_MOUNT, B_SETUID0, B_KILL_INIT,
-    B_MEMORY_BOMB, B_STDOUT_FLOOD, B_STDERR_FLOOD, B_OUTPUT_N, B_SEGV, B_EXIT3, B_SLEEP,
-    B_MMAP_EXEC, B_ENV_PROBE, B_PROGRESS_SPAM, B_IGNORE_INPUT, B_SCAN_SECRET,
+    B_NOOP,
+    B_SPIN_FOREVER,
+    B_SPIN_1S,
+    B_SOCKET,
+    B_OPEN,
+    B_MOUNT,
+    B_SETUID0,
+    B_KILL_INIT,
+    B_MEMORY_BOMB,
+    B_STDOUT_FLOOD,
+    B_STDERR_FLOOD,
+    B_OUTPUT_N,
+    B_SEGV,
+    B_EXIT3,
+    B_SLEEP,
+    B_MMAP_EXEC,
+    B_ENV_PROBE,
+    B_PROGRESS_SPAM,
+    B_IGNORE_INPUT,
+    B_SCAN_SECRET,
 };
 
 static const SbxBuiltin builtins[] = {
@@ -211,7 +232,8 @@ static const SbxBuiltin builtins[] = {
 /* ---- health checks after every case ---- */
 
 /* Our pool's slot directories for the memory controller. */
-static int slots_dir(char *buf, size_t size) {
+static int slots_dir(char *buf, size_t size)
+{
     FILE *f = fopen("/proc/self/cgroup", "re");
     char line[512];
     int r = -1;
@@ -221,8 +243,7 @@ static int slots_dir(char *buf, size_t size) {
             continue;
         m += strlen(":memory:");
         m[strcspn(m, "\n")] = '\0';
-        snprintf(buf, size, "/sys/fs/cgroup/memory%s/%s/p%d", strcmp(m, "/") ? m : "",
-                 CG_NAME, (int)getpid());
+        snprintf(buf, size, "/sys/fs/cgroup/memory%s/%s/p%d", strcmp(m, "/") ? m : "", CG_NAME, (int)getpid());
         r = 0;
     }
     if (f)
@@ -231,7 +252,8 @@ static int slots_dir(char *buf, size_t size) {
 }
 
 /* Every slot empty: nothing an attempt started survived it. */
-static void assert_slots_empty(void) {
+static void assert_slots_empty(void)
+{
     char dir[512];
     assert_int_equal(slots_dir(dir, sizeof(dir)), 0);
     DIR *d = opendir(dir);
@@ -262,7 +284,8 @@ static void assert_slots_empty(void) {
     assert_true(slots > 0);
 }
 
-static void assert_healthy(void) {
+static void assert_healthy(void)
+{
     assert_true(sbx_pool_healthy(pool));
     TRun r;
     SbxRequest req = t_builtin(B_NOOP);
@@ -273,15 +296,16 @@ static void assert_healthy(void) {
     assert_slots_empty();
 }
 
-#define SKIP_IF_NO_POOL()                                                                   \
-    do {                                                                                    \
-        if (!pool) {                                                                        \
-            fprintf(stderr, "skipped: %s\n", skip_reason);                                  \
-            skip();                                                                         \
-        }                                                                                   \
+#define SKIP_IF_NO_POOL()                                                                                              \
+    do {                                                                                                               \
+        if (!pool) {                                                                                                   \
+            fprintf(stderr, "skipped: %s\n", skip_reason);                                                             \
+            skip();                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-static void run_builtin(int index, const SbxLimits *lim, const char *input, TRun *r) {
+static void run_builtin(int index, const SbxLimits *lim, const char *input, TRun *r)
+{
     SbxRequest req = t_builtin(index);
     if (lim)
         req.limits = *lim;
@@ -292,7 +316,8 @@ static void run_builtin(int index, const SbxLimits *lim, const char *input, TRun
     t_run(pool, &req, r);
 }
 
-static void run_python(const char *code, const SbxLimits *lim, TRun *r) {
+static void run_python(const char *code, const SbxLimits *lim, TRun *r)
+{
     const char *argv[] = {T_PY, "-I", "-S", "-c", code, NULL};
     SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
     if (lim)
@@ -300,7 +325,8 @@ static void run_python(const char *code, const SbxLimits *lim, TRun *r) {
     t_run(pool, &req, r);
 }
 
-static void run_sh(const char *script, const SbxLimits *lim, TRun *r) {
+static void run_sh(const char *script, const SbxLimits *lim, TRun *r)
+{
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     SbxRequest req = t_argv(SBX_PROFILE_EXEC, argv);
     if (lim)
@@ -308,7 +334,8 @@ static void run_sh(const char *script, const SbxLimits *lim, TRun *r) {
     t_run(pool, &req, r);
 }
 
-static void expect_violation(TRun *r, const char *syscall_name) {
+static void expect_violation(TRun *r, const char *syscall_name)
+{
     T_EXPECT(r, SBX_SANDBOX_VIOLATION);
     assert_int_equal(r->signal, SIGSYS);
     assert_string_equal(r->syscall, syscall_name);
@@ -317,7 +344,8 @@ static void expect_violation(TRun *r, const char *syscall_name) {
     assert_string_equal(r->message, want);
 }
 
-static void expect_python_error(TRun *r, const char *needle) {
+static void expect_python_error(TRun *r, const char *needle)
+{
     T_EXPECT(r, SBX_NONZERO_EXIT);
     assert_int_equal(r->exit_code, 1);
     if (!r->log || !strstr(r->log, needle)) {
@@ -328,7 +356,8 @@ static void expect_python_error(TRun *r, const char *needle) {
 
 /* ---- the cases ---- */
 
-static void test_hostile_fork_bomb(void **state) {
+static void test_hostile_fork_bomb(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -342,7 +371,8 @@ static void test_hostile_fork_bomb(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_python_fork(void **state) {
+static void test_hostile_python_fork(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -352,7 +382,8 @@ static void test_hostile_python_fork(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_memory_bomb_builtin(void **state) {
+static void test_hostile_memory_bomb_builtin(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -366,7 +397,8 @@ static void test_hostile_memory_bomb_builtin(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_memory_bomb_python(void **state) {
+static void test_hostile_memory_bomb_python(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -378,7 +410,8 @@ static void test_hostile_memory_bomb_python(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_busy_loop_timeout(void **state) {
+static void test_hostile_busy_loop_timeout(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -391,7 +424,8 @@ static void test_hostile_busy_loop_timeout(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_busy_loop_cpu_quota(void **state) {
+static void test_hostile_busy_loop_cpu_quota(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -399,15 +433,15 @@ static void test_hostile_busy_loop_cpu_quota(void **state) {
     run_builtin(B_SPIN_1S, &lim, NULL, &r);
     T_EXPECT(&r, SBX_OK);
     uint64_t cpu = r.usage.cpu_user_us + r.usage.cpu_system_us;
-    fprintf(stderr, "cpu quota 20%%: %.3f s CPU in %.3f s wall\n", cpu / 1e6,
-            r.usage.wall_us / 1e6);
+    fprintf(stderr, "cpu quota 20%%: %.3f s CPU in %.3f s wall\n", cpu / 1e6, r.usage.wall_us / 1e6);
     assert_true(r.usage.wall_us >= 1000000);
     assert_true(cpu >= 100000 && cpu <= 450000); /* ~20% of 1 s, CFS granularity */
     t_run_free(&r);
     assert_healthy();
 }
 
-static void test_hostile_socket_builtin(void **state) {
+static void test_hostile_socket_builtin(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -417,7 +451,8 @@ static void test_hostile_socket_builtin(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_connect_python(void **state) {
+static void test_hostile_connect_python(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -431,7 +466,8 @@ static void test_hostile_connect_python(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_open_builtin(void **state) {
+static void test_hostile_open_builtin(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -441,7 +477,8 @@ static void test_hostile_open_builtin(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_write_outside_scratch(void **state) {
+static void test_hostile_write_outside_scratch(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     const char *target = "/tmp/flowd-hostile-escape";
@@ -454,7 +491,8 @@ static void test_hostile_write_outside_scratch(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_read_shadow(void **state) {
+static void test_hostile_read_shadow(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -465,7 +503,8 @@ static void test_hostile_read_shadow(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_ptrace(void **state) {
+static void test_hostile_ptrace(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -475,7 +514,8 @@ static void test_hostile_ptrace(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_mount(void **state) {
+static void test_hostile_mount(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -485,7 +525,8 @@ static void test_hostile_mount(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_setuid0(void **state) {
+static void test_hostile_setuid0(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -495,7 +536,8 @@ static void test_hostile_setuid0(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_kill_builtin(void **state) {
+static void test_hostile_kill_builtin(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -505,7 +547,8 @@ static void test_hostile_kill_builtin(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_kill_ppid_python(void **state) {
+static void test_hostile_kill_ppid_python(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -515,7 +558,8 @@ static void test_hostile_kill_ppid_python(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_exhaust_fds(void **state) {
+static void test_hostile_exhaust_fds(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -526,7 +570,8 @@ static void test_hostile_exhaust_fds(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_fill_disk_past_fsize(void **state) {
+static void test_hostile_fill_disk_past_fsize(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -543,7 +588,8 @@ static void test_hostile_fill_disk_past_fsize(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_stdout_gigabytes(void **state) {
+static void test_hostile_stdout_gigabytes(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -556,7 +602,8 @@ static void test_hostile_stdout_gigabytes(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_stderr_gigabytes(void **state) {
+static void test_hostile_stderr_gigabytes(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -571,7 +618,8 @@ static void test_hostile_stderr_gigabytes(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_output_over_limit(void **state) {
+static void test_hostile_output_over_limit(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -586,7 +634,8 @@ static void test_hostile_output_over_limit(void **state) {
     assert_healthy();
 }
 
-static bool pid_gone(pid_t pid) {
+static bool pid_gone(pid_t pid)
+{
     char path[64], stat[256] = "";
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "re");
@@ -599,7 +648,8 @@ static bool pid_gone(pid_t pid) {
     return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
 }
 
-static void test_hostile_setsid_grandchild(void **state) {
+static void test_hostile_setsid_grandchild(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -622,7 +672,8 @@ static void test_hostile_setsid_grandchild(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_read_server_environ(void **state) {
+static void test_hostile_read_server_environ(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -635,7 +686,8 @@ static void test_hostile_read_server_environ(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_getenv_secret(void **state) {
+static void test_hostile_getenv_secret(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -646,8 +698,7 @@ static void test_hostile_getenv_secret(void **state) {
     T_EXPECT(&r, SBX_OK);
     assert_string_equal(r.output, "{\"n\":1,\"secret\":false,\"granted\":\"yes\"}");
     t_run_free(&r);
-    const char *argv[] = {T_PY, "-I", "-S", "-c",
-                          "import os, json\nprint(json.dumps(sorted(os.environ)))", NULL};
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "import os, json\nprint(json.dumps(sorted(os.environ)))", NULL};
     req = t_argv(SBX_PROFILE_INTERPRETER, argv);
     req.env = env;
     t_run(pool, &req, &r);
@@ -662,7 +713,8 @@ static void test_hostile_getenv_secret(void **state) {
 /* The secret is in this test's initial environment (main() re-executes
  * itself to put it there), as a server's would be. A built-in is a copy of
  * its zygote, so the zygote must not be a copy of the server. */
-static void test_hostile_secret_in_memory(void **state) {
+static void test_hostile_secret_in_memory(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -673,7 +725,8 @@ static void test_hostile_secret_in_memory(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_python_execve_shell(void **state) {
+static void test_hostile_python_execve_shell(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -684,7 +737,8 @@ static void test_hostile_python_execve_shell(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_thread_forbidden_syscall(void **state) {
+static void test_hostile_thread_forbidden_syscall(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -698,7 +752,8 @@ static void test_hostile_thread_forbidden_syscall(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_never_reads_input(void **state) {
+static void test_hostile_never_reads_input(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     size_t n = 8u << 20;
@@ -714,7 +769,8 @@ static void test_hostile_never_reads_input(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_python_scratch_writes(void **state) {
+static void test_hostile_python_scratch_writes(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -734,7 +790,8 @@ static void test_hostile_python_scratch_writes(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_segv(void **state) {
+static void test_hostile_segv(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
 #if defined(__SANITIZE_ADDRESS__)
@@ -752,7 +809,8 @@ static void test_hostile_segv(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_exit_code(void **state) {
+static void test_hostile_exit_code(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -764,7 +822,8 @@ static void test_hostile_exit_code(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_mmap_exec(void **state) {
+static void test_hostile_mmap_exec(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -774,7 +833,8 @@ static void test_hostile_mmap_exec(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_cancel(void **state) {
+static void test_hostile_cancel(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -790,7 +850,8 @@ static void test_hostile_cancel(void **state) {
     assert_healthy();
 }
 
-static void test_hostile_progress_spam(void **state) {
+static void test_hostile_progress_spam(void **state)
+{
     (void)state;
     SKIP_IF_NO_POOL();
     TRun r;
@@ -802,14 +863,19 @@ static void test_hostile_progress_spam(void **state) {
     assert_healthy();
 }
 
-static int group_setup(void **state) {
+static int group_setup(void **state)
+{
     (void)state;
     skip_reason = t_cgroup_unavailable();
     if (skip_reason)
         return 0;
-    SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 2, .max_children = 8,
-                     .cgroup_name = CG_NAME, .scratch_root = "/tmp/flowd-sbx-hostile",
-                     .builtins = builtins, .n_builtins = ELEMENTSOF(builtins)};
+    SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
+                     .zygotes = 2,
+                     .max_children = 8,
+                     .cgroup_name = CG_NAME,
+                     .scratch_root = "/tmp/flowd-sbx-hostile",
+                     .builtins = builtins,
+                     .n_builtins = ELEMENTSOF(builtins)};
     SbxError e = {0};
     int r = sbx_pool_new(&cfg, &pool, &e);
     if (r < 0) {
@@ -819,17 +885,22 @@ static int group_setup(void **state) {
     return sbx_pool_start(pool, t_on_event, NULL);
 }
 
-static int group_teardown(void **state) {
+static int group_teardown(void **state)
+{
     (void)state;
     pool = sbx_pool_free(pool);
     rmdir("/tmp/flowd-sbx-hostile");
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     sbx_zygote_maybe_run(argc, argv, builtins, ELEMENTSOF(builtins));
     if (!getenv("FLOWD_TEST_SECRET")) {
-        setenv("FLOWD_TEST_SECRET", "hun" "ter2", 1);
+        setenv("FLOWD_TEST_SECRET",
+               "hun"
+               "ter2",
+               1);
         execv("/proc/self/exe", argv);
         perror("execv");
         return 1;

@@ -14,14 +14,16 @@
 #define CG_NAME "flowd-test-pool"
 #define SCRATCH "/tmp/flowd-sbx-pool-test"
 
-static int bi_noop(void) {
+static int bi_noop(void)
+{
     char b[4096];
     while (read(0, b, sizeof(b)) > 0)
         ;
     return write(1, "{}", 2) == 2 ? 0 : 1;
 }
 
-static int bi_echo(void) {
+static int bi_echo(void)
+{
     char b[65536];
     ssize_t n;
     while ((n = read(0, b, sizeof(b))) > 0)
@@ -30,7 +32,8 @@ static int bi_echo(void) {
     return 0;
 }
 
-static int bi_sleep(void) {
+static int bi_sleep(void)
+{
     struct timespec ts = {.tv_sec = 30};
     nanosleep(&ts, NULL);
     return 0;
@@ -38,7 +41,8 @@ static int bi_sleep(void) {
 
 /* Five progress lines 120 ms apart and two log lines, the last without a
  * newline. */
-static int bi_chatty(void) {
+static int bi_chatty(void)
+{
     for (int i = 1; i <= 5; i++) {
         char line[64];
         int n = snprintf(line, sizeof(line), "{\"progress\": %d}\n", i * 20);
@@ -60,14 +64,19 @@ static const SbxBuiltin builtins[] = {
     [B_CHATTY] = {"chatty", bi_chatty, SBX_PROFILE_COMPUTE},
 };
 
-static SbxPool *new_pool(SbxMode mode, unsigned zygotes, unsigned max_children) {
+static SbxPool *new_pool(SbxMode mode, unsigned zygotes, unsigned max_children)
+{
     const char *why = t_cgroup_unavailable();
     if (why && mode == SBX_MODE_CGROUP) {
         fprintf(stderr, "skipped: %s\n", why);
         skip();
     }
-    SbxConfig cfg = {.mode = mode, .zygotes = zygotes, .max_children = max_children,
-                     .cgroup_name = CG_NAME, .scratch_root = SCRATCH, .builtins = builtins,
+    SbxConfig cfg = {.mode = mode,
+                     .zygotes = zygotes,
+                     .max_children = max_children,
+                     .cgroup_name = CG_NAME,
+                     .scratch_root = SCRATCH,
+                     .builtins = builtins,
                      .n_builtins = ELEMENTSOF(builtins)};
     SbxPool *p = NULL;
     SbxError e = {0};
@@ -77,7 +86,8 @@ static SbxPool *new_pool(SbxMode mode, unsigned zygotes, unsigned max_children) 
     return p;
 }
 
-static void run_noop(SbxPool *p) {
+static void run_noop(SbxPool *p)
+{
     TRun r;
     SbxRequest req = t_builtin(B_NOOP);
     t_run(p, &req, &r);
@@ -86,7 +96,8 @@ static void run_noop(SbxPool *p) {
     t_run_free(&r);
 }
 
-static void test_sbx_pool_info(void **state) {
+static void test_sbx_pool_info(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 2, 6);
     SbxInfo info;
@@ -99,7 +110,8 @@ static void test_sbx_pool_info(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_spawn_echo_input_and_usage(void **state) {
+static void test_sbx_spawn_echo_input_and_usage(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 1, 2);
     TRun r;
@@ -117,7 +129,8 @@ static void test_sbx_spawn_echo_input_and_usage(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_spawn_rejects_bad_requests(void **state) {
+static void test_sbx_spawn_rejects_bad_requests(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 1, 2);
     SbxRequest req = t_builtin(99);
@@ -135,7 +148,8 @@ static void test_sbx_spawn_rejects_bad_requests(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_spawn_capacity_and_duplicates(void **state) {
+static void test_sbx_spawn_capacity_and_duplicates(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 2, 4);
     TRun r[4];
@@ -161,7 +175,8 @@ static void test_sbx_spawn_capacity_and_duplicates(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_events_progress_and_log(void **state) {
+static void test_sbx_events_progress_and_log(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 1, 2);
     TRun r;
@@ -176,7 +191,8 @@ static void test_sbx_events_progress_and_log(void **state) {
     sbx_pool_free(p);
 }
 
-static pid_t parent_of(pid_t pid) {
+static pid_t parent_of(pid_t pid)
+{
     char path[64], buf[512];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "re");
@@ -192,7 +208,8 @@ static pid_t parent_of(pid_t pid) {
     return ppid;
 }
 
-static void test_sbx_zygote_crash_restarts(void **state) {
+static void test_sbx_zygote_crash_restarts(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 2, 4);
     TRun r;
@@ -217,7 +234,8 @@ static void test_sbx_zygote_crash_restarts(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_many_attempts_two_zygotes(void **state) {
+static void test_sbx_many_attempts_two_zygotes(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 2, 8);
     enum { N = 400, WINDOW = 8 };
@@ -239,7 +257,8 @@ static void test_sbx_many_attempts_two_zygotes(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_rlimit_mode(void **state) {
+static void test_sbx_rlimit_mode(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_RLIMIT, 1, 2);
     SbxInfo info;
@@ -264,7 +283,8 @@ static void test_sbx_rlimit_mode(void **state) {
     sbx_pool_free(p);
 }
 
-static void test_sbx_exec_missing_program_is_internal(void **state) {
+static void test_sbx_exec_missing_program_is_internal(void **state)
+{
     (void)state;
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 1, 2);
     TRun r;
@@ -280,7 +300,8 @@ static void test_sbx_exec_missing_program_is_internal(void **state) {
 
 /* In a private mount namespace with the cgroup mounts read-only, cgroup
  * mode must refuse to start and name the escape hatch. */
-static void test_sbx_pool_new_without_cgroup_access(void **state) {
+static void test_sbx_pool_new_without_cgroup_access(void **state)
+{
     (void)state;
     const char *why = t_cgroup_unavailable();
     if (why) {
@@ -295,13 +316,11 @@ static void test_sbx_pool_new_without_cgroup_access(void **state) {
         close(pfd[0]);
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
             _exit(3);
-        const char *mnts[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu",
-                              "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
-                              "/sys/fs/cgroup"};
+        const char *mnts[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/pids",
+                              "/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
         for (size_t i = 0; i < ELEMENTSOF(mnts); i++)
             mount(NULL, mnts[i], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
-        SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 1, .cgroup_name = CG_NAME,
-                         .scratch_root = SCRATCH};
+        SbxConfig cfg = {.mode = SBX_MODE_CGROUP, .zygotes = 1, .cgroup_name = CG_NAME, .scratch_root = SCRATCH};
         SbxPool *p = NULL;
         SbxError e = {0};
         int r = sbx_pool_new(&cfg, &p, &e);
@@ -323,13 +342,15 @@ static void test_sbx_pool_new_without_cgroup_access(void **state) {
     assert_non_null(strstr(msg, "FLOWD_SANDBOX=rlimit"));
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     (void)state;
     rmdir(SCRATCH);
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     sbx_zygote_maybe_run(argc, argv, builtins, ELEMENTSOF(builtins));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sbx_pool_new_without_cgroup_access),

@@ -15,15 +15,24 @@
 
 /* ---- frame codec ---- */
 
-static void test_sbx_frame_spawn_roundtrip(void **state) {
+static void test_sbx_frame_spawn_roundtrip(void **state)
+{
     (void)state;
     const char *argv[] = {"/usr/bin/python3", "-c", "print(1)", NULL};
     const char *env[] = {"A=1", "B=", NULL};
-    SbxRequest req = {.id = 42, .builtin = -1, .profile = SBX_PROFILE_INTERPRETER, .argv = argv,
+    SbxRequest req = {.id = 42,
+                      .builtin = -1,
+                      .profile = SBX_PROFILE_INTERPRETER,
+                      .argv = argv,
                       .env = env,
-                      .limits = {.memory_bytes = 1ull << 33, .cpu_millis = 250, .pids = 7,
-                                 .timeout_ms = 1500, .output_max_bytes = 99, .fsize_bytes = 5,
-                                 .nofile = 11, .log_max_bytes = 12}};
+                      .limits = {.memory_bytes = 1ull << 33,
+                                 .cpu_millis = 250,
+                                 .pids = 7,
+                                 .timeout_ms = 1500,
+                                 .output_max_bytes = 99,
+                                 .fsize_bytes = 5,
+                                 .nofile = 11,
+                                 .log_max_bytes = 12}};
     SbxBuf buf = {0};
     SbxWriter w;
     assert_int_equal(sbx_spawn_encode(&w, &buf, &req, SBX_PROFILE_INTERPRETER), 0);
@@ -51,7 +60,8 @@ static void test_sbx_frame_spawn_roundtrip(void **state) {
     sbx_buf_free(&buf);
 }
 
-static void test_sbx_frame_builtin_has_no_argv(void **state) {
+static void test_sbx_frame_builtin_has_no_argv(void **state)
+{
     (void)state;
     SbxRequest req = {.id = 1, .builtin = 3, .env = NULL};
     SbxBuf buf = {0};
@@ -71,12 +81,16 @@ static void test_sbx_frame_builtin_has_no_argv(void **state) {
     sbx_buf_free(&buf);
 }
 
-static void test_sbx_frame_done_roundtrip(void **state) {
+static void test_sbx_frame_done_roundtrip(void **state)
+{
     (void)state;
-    SbxResult res = {.outcome = SBX_SANDBOX_VIOLATION, .exit_code = -1, .signal = SIGSYS,
-                     .syscall = "socket", .output = "{\"a\":1}", .output_len = 7,
-                     .usage = {.peak_memory_bytes = 5, .cpu_user_us = 6, .cpu_system_us = 7,
-                               .wall_us = 8},
+    SbxResult res = {.outcome = SBX_SANDBOX_VIOLATION,
+                     .exit_code = -1,
+                     .signal = SIGSYS,
+                     .syscall = "socket",
+                     .output = "{\"a\":1}",
+                     .output_len = 7,
+                     .usage = {.peak_memory_bytes = 5, .cpu_user_us = 6, .cpu_system_us = 7, .wall_us = 8},
                      .message = "sandbox violation: forbidden system call socket"};
     SbxBuf buf = {0};
     SbxWriter w;
@@ -100,7 +114,8 @@ static void test_sbx_frame_done_roundtrip(void **state) {
     sbx_buf_free(&buf);
 }
 
-static void test_sbx_frame_next_needs_whole_frame(void **state) {
+static void test_sbx_frame_next_needs_whole_frame(void **state)
+{
     (void)state;
     SbxBuf buf = {0};
     SbxWriter w;
@@ -118,7 +133,8 @@ static void test_sbx_frame_next_needs_whole_frame(void **state) {
     sbx_buf_free(&buf);
 }
 
-static void test_sbx_frame_next_rejects_oversize(void **state) {
+static void test_sbx_frame_next_rejects_oversize(void **state)
+{
     (void)state;
     const unsigned char huge[8] = {0xff, 0xff, 0xff, 0x7f, 2, 0, 0, 0};
     const unsigned char empty[4] = {0, 0, 0, 0};
@@ -126,11 +142,11 @@ static void test_sbx_frame_next_rejects_oversize(void **state) {
     SbxReader r;
     size_t size;
     assert_int_equal(sbx_frame_next((const char *)huge, sizeof(huge), &type, &r, &size), -EBADMSG);
-    assert_int_equal(sbx_frame_next((const char *)empty, sizeof(empty), &type, &r, &size),
-                     -EBADMSG);
+    assert_int_equal(sbx_frame_next((const char *)empty, sizeof(empty), &type, &r, &size), -EBADMSG);
 }
 
-static void test_sbx_frame_truncated_bodies_are_bad(void **state) {
+static void test_sbx_frame_truncated_bodies_are_bad(void **state)
+{
     (void)state;
     const char *argv[] = {"/bin/true", NULL};
     SbxRequest req = {.id = 5, .builtin = -1, .profile = SBX_PROFILE_EXEC, .argv = argv};
@@ -151,7 +167,8 @@ static void test_sbx_frame_truncated_bodies_are_bad(void **state) {
 
 /* A cheap fuzz loop: random bodies never crash or over-read a decoder
  * (run under ASan with --config=asan to see the latter). */
-static void test_sbx_frame_random_garbage(void **state) {
+static void test_sbx_frame_random_garbage(void **state)
+{
     (void)state;
     unsigned seed = 12345;
     for (int i = 0; i < 20000; i++) {
@@ -175,15 +192,24 @@ static void test_sbx_frame_random_garbage(void **state) {
     }
 }
 
-static void test_sbx_frame_init_roundtrip(void **state) {
+static void test_sbx_frame_init_roundtrip(void **state)
+{
     (void)state;
     struct sock_filter insns[2] = {{0x20, 0, 0, 4}, {0x06, 0, 0, 0x7fff0000}};
     SbxSlotPaths slots[2] = {{{"/m/s0", "/c/s0", "", ""}}, {{"/m/s1", "/c/s1", "", ""}}};
     char *ro[] = {"/opt/x", NULL};
-    SbxZygoteInit in = {.index = 3, .uid = 65534, .gid = 65533, .mode = SBX_MODE_CGROUP,
-                        .cgroup_version = 1, .memsw = true, .landlock_abi = 7,
-                        .max_children = 6, .scratch_root = "/tmp/s", .ro_paths = ro,
-                        .slots = slots, .n_slots = 2};
+    SbxZygoteInit in = {.index = 3,
+                        .uid = 65534,
+                        .gid = 65533,
+                        .mode = SBX_MODE_CGROUP,
+                        .cgroup_version = 1,
+                        .memsw = true,
+                        .landlock_abi = 7,
+                        .max_children = 6,
+                        .scratch_root = "/tmp/s",
+                        .ro_paths = ro,
+                        .slots = slots,
+                        .n_slots = 2};
     for (int p = 0; p < _SBX_PROFILE_MAX; p++)
         in.bpf[p] = (SbxBpf){.insns = insns, .len = 2};
     SbxBuf buf = {0};
@@ -212,10 +238,11 @@ static void test_sbx_frame_init_roundtrip(void **state) {
 
 /* ---- classification ---- */
 
-static SbxLimits lim = {.memory_bytes = 64u << 20, .timeout_ms = 2000, .output_max_bytes = 1u << 20,
-                        .fsize_bytes = 1u << 20};
+static SbxLimits lim = {
+    .memory_bytes = 64u << 20, .timeout_ms = 2000, .output_max_bytes = 1u << 20, .fsize_bytes = 1u << 20};
 
-static void classify(SbxExitInfo *x, SbxResult *res, char *msg) {
+static void classify(SbxExitInfo *x, SbxResult *res, char *msg)
+{
     x->limits = &lim;
     if (x->syscall_nr == 0 && x->stage == SBX_STAGE_NONE)
         x->syscall_nr = -1;
@@ -223,7 +250,8 @@ static void classify(SbxExitInfo *x, SbxResult *res, char *msg) {
     sbx_classify(x, res, msg, 256);
 }
 
-static void test_sbx_classify_ok_and_exit_codes(void **state) {
+static void test_sbx_classify_ok_and_exit_codes(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
@@ -237,7 +265,8 @@ static void test_sbx_classify_ok_and_exit_codes(void **state) {
     assert_string_equal(msg, "exited with code 3");
 }
 
-static void test_sbx_classify_oom_needs_sigkill_and_counter(void **state) {
+static void test_sbx_classify_oom_needs_sigkill_and_counter(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
@@ -254,7 +283,8 @@ static void test_sbx_classify_oom_needs_sigkill_and_counter(void **state) {
     assert_int_equal(res.outcome, SBX_NONZERO_EXIT);
 }
 
-static void test_sbx_classify_sandbox_reasons_win(void **state) {
+static void test_sbx_classify_sandbox_reasons_win(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
@@ -271,7 +301,8 @@ static void test_sbx_classify_sandbox_reasons_win(void **state) {
     assert_string_equal(msg, "output larger than the limit of 1 MiB; the process was killed");
 }
 
-static void test_sbx_classify_violation_names_syscall(void **state) {
+static void test_sbx_classify_violation_names_syscall(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
@@ -286,7 +317,8 @@ static void test_sbx_classify_violation_names_syscall(void **state) {
     assert_string_equal(msg, "sandbox violation: forbidden system call (name unknown)");
 }
 
-static void test_sbx_classify_setup_failure_is_internal(void **state) {
+static void test_sbx_classify_setup_failure_is_internal(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
@@ -297,12 +329,12 @@ static void test_sbx_classify_setup_failure_is_internal(void **state) {
                              "directory");
 }
 
-static void test_sbx_classify_fsize_and_usage(void **state) {
+static void test_sbx_classify_fsize_and_usage(void **state)
+{
     (void)state;
     SbxResult res;
     char msg[256];
-    SbxExitInfo x = {.status = SIGXFSZ, .wall_us = 5,
-                     .ru = {.ru_utime = {1, 2}, .ru_stime = {0, 3}, .ru_maxrss = 100}};
+    SbxExitInfo x = {.status = SIGXFSZ, .wall_us = 5, .ru = {.ru_utime = {1, 2}, .ru_stime = {0, 3}, .ru_maxrss = 100}};
     classify(&x, &res, msg);
     assert_int_equal(res.outcome, SBX_SIGNALED);
     assert_string_equal(msg, "killed by signal SIGXFSZ: file size limit 1 MiB exceeded");
@@ -314,7 +346,8 @@ static void test_sbx_classify_fsize_and_usage(void **state) {
 
 /* ---- profiles and helpers ---- */
 
-static void test_sbx_seccomp_compile_all_profiles(void **state) {
+static void test_sbx_seccomp_compile_all_profiles(void **state)
+{
     (void)state;
     for (int landlock = 0; landlock < 2; landlock++)
         for (int p = 0; p < _SBX_PROFILE_MAX; p++) {
@@ -328,7 +361,8 @@ static void test_sbx_seccomp_compile_all_profiles(void **state) {
 
 /* The compiled compute program, loaded in a child, lets a built-in work and
  * stops socket(): checks the program, not just that it compiles. */
-static void test_sbx_seccomp_compute_blocks_socket(void **state) {
+static void test_sbx_seccomp_compute_blocks_socket(void **state)
+{
     (void)state;
     SbxBpf bpf = {0};
     assert_int_equal(sbx_seccomp_compile(SBX_PROFILE_COMPUTE, false, &bpf, NULL), 0);
@@ -352,7 +386,8 @@ static void test_sbx_seccomp_compute_blocks_socket(void **state) {
     sbx_bpf_free(&bpf);
 }
 
-static void test_sbx_format_bytes(void **state) {
+static void test_sbx_format_bytes(void **state)
+{
     (void)state;
     char b[32];
     sbx_format_bytes(64u << 20, b, sizeof(b));
@@ -365,7 +400,8 @@ static void test_sbx_format_bytes(void **state) {
     assert_string_equal(b, "2 KiB");
 }
 
-static void test_sbx_parse_keyed_u64(void **state) {
+static void test_sbx_parse_keyed_u64(void **state)
+{
     (void)state;
     uint64_t v = 0;
     const char *oc = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
@@ -376,7 +412,8 @@ static void test_sbx_parse_keyed_u64(void **state) {
     assert_int_equal(v, 1);
 }
 
-static void test_sbx_names_tables(void **state) {
+static void test_sbx_names_tables(void **state)
+{
     (void)state;
     for (int i = 0; i < _SBX_OUTCOME_MAX; i++)
         assert_non_null(sbx_outcome_name((SbxOutcome)i));
@@ -389,7 +426,8 @@ static void test_sbx_names_tables(void **state) {
     assert_string_equal(sbx_mode_name(SBX_MODE_RLIMIT), "rlimit");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sbx_frame_spawn_roundtrip),
         cmocka_unit_test(test_sbx_frame_builtin_has_no_argv),

@@ -19,7 +19,8 @@
 
 #define T(name) cmocka_unit_test_setup_teardown(name, ts_setup, ts_teardown)
 
-static void ts_sql(const char *path, const char *sql) {
+static void ts_sql(const char *path, const char *sql)
+{
     sqlite3 *db = NULL;
     char *err = NULL;
 
@@ -29,7 +30,8 @@ static void ts_sql(const char *path, const char *sql) {
     sqlite3_close(db);
 }
 
-static long long ts_sql_int(const char *path, const char *sql) {
+static long long ts_sql_int(const char *path, const char *sql)
+{
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     long long v;
@@ -43,7 +45,8 @@ static long long ts_sql_int(const char *path, const char *sql) {
     return v;
 }
 
-static void test_schema_migrate_from_empty(void **state) {
+static void test_schema_migrate_from_empty(void **state)
+{
     TestStore *t = *state;
 
     store_close(t->s);
@@ -57,7 +60,8 @@ static void test_schema_migrate_from_empty(void **state) {
     assert_int_equal(ts_sql_int(t->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
-static void test_schema_newer_refused(void **state) {
+static void test_schema_newer_refused(void **state)
+{
     TestStore *t = *state;
     char loc[PATH_MAX + 16];
     StoreError e = {0};
@@ -78,7 +82,8 @@ static void test_schema_newer_refused(void **state) {
     ts_reopen(t, false);
 }
 
-static void test_schema_foreign_file_refused(void **state) {
+static void test_schema_foreign_file_refused(void **state)
+{
     TestStore *t = *state;
     char path[PATH_MAX + 16], loc[PATH_MAX + 32];
     StoreError e = {0};
@@ -103,11 +108,11 @@ static void test_schema_foreign_file_refused(void **state) {
     assert_non_null(strstr(e.msg, "not a database"));
 }
 
-
 /* ---- crash: a child writes and dies; the parent reopens ------------------ */
 
 /* In the child: no cmocka, only _exit codes. Opens its own store on path. */
-static Store *child_open(const char *path, bool sync_full) {
+static Store *child_open(const char *path, bool sync_full)
+{
     char loc[PATH_MAX + 16];
     StoreOptions o = {.sync_full = sync_full, .readers = 1};
     Store *s = NULL;
@@ -118,7 +123,8 @@ static Store *child_open(const char *path, bool sync_full) {
     return s;
 }
 
-static void child_batch(Store *s, uint64_t from, uint64_t to) {
+static void child_batch(Store *s, uint64_t from, uint64_t to)
+{
     static char blob[200];
 
     for (uint64_t seq = from; seq <= to; seq++) {
@@ -129,7 +135,8 @@ static void child_batch(Store *s, uint64_t from, uint64_t to) {
     }
 }
 
-static void child_insert_run(Store *s) {
+static void child_insert_run(Store *s)
+{
     StoreRun r = ts_run("r1", "acme", ST_RUNNING, 1);
 
     if (s->ops->run_insert(s, &r, NULL) < 0)
@@ -137,7 +144,8 @@ static void child_insert_run(Store *s) {
 }
 
 /* Reports each committed last_seq on fd, then dies inside a transaction. */
-static void child_commit_then_die(const char *path, int fd, uint64_t batch, uint64_t batches) {
+static void child_commit_then_die(const char *path, int fd, uint64_t batch, uint64_t batches)
+{
     Store *s = child_open(path, false);
     StoreNode node = {.node_id = "n1", .status = ST_RUNNING, .attempts = 1};
     StoreRun done = ts_run("r1", "acme", ST_SUCCEEDED, 1);
@@ -162,7 +170,8 @@ static void child_commit_then_die(const char *path, int fd, uint64_t batch, uint
 }
 
 /* Reads the last committed seq the child reported before the pipe closed. */
-static uint64_t ts_drain(int fd) {
+static uint64_t ts_drain(int fd)
+{
     uint64_t v, last = 0;
 
     while (read(fd, &v, sizeof(v)) == sizeof(v))
@@ -170,7 +179,8 @@ static uint64_t ts_drain(int fd) {
     return last;
 }
 
-static void ts_expect_events(TestStore *t, uint64_t last) {
+static void ts_expect_events(TestStore *t, uint64_t last)
+{
     StoreEvent *evs = NULL;
     size_t n = 0;
 
@@ -185,7 +195,8 @@ static void ts_expect_events(TestStore *t, uint64_t last) {
     store_events_free(evs, n);
 }
 
-static pid_t ts_fork(TestStore *t, int fds[2]) {
+static pid_t ts_fork(TestStore *t, int fds[2])
+{
     pid_t pid;
 
     store_close(t->s);
@@ -198,7 +209,8 @@ static pid_t ts_fork(TestStore *t, int fds[2]) {
     return pid;
 }
 
-static void ts_reap_killed(pid_t pid) {
+static void ts_reap_killed(pid_t pid)
+{
     int status = 0;
 
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -206,7 +218,8 @@ static void ts_reap_killed(pid_t pid) {
         fail_msg("child did not die of SIGKILL: status 0x%x", status);
 }
 
-static void test_commit_crash_mid_transaction(void **state) {
+static void test_commit_crash_mid_transaction(void **state)
+{
     TestStore *t = *state;
     StoreNode *nodes = NULL;
     StoreRun *run = NULL;
@@ -235,7 +248,8 @@ static void test_commit_crash_mid_transaction(void **state) {
 }
 
 /* Commits forever in batches of 5 events, reporting each commit. */
-static void child_commit_forever(const char *path, int fd, bool sync_full) {
+static void child_commit_forever(const char *path, int fd, bool sync_full)
+{
     Store *s = child_open(path, sync_full);
 
     child_insert_run(s);
@@ -252,7 +266,8 @@ static void child_commit_forever(const char *path, int fd, bool sync_full) {
 
 /* SIGKILL at an arbitrary moment: whatever commit returned before is there,
  * the commit in flight is there entirely or not at all, nothing else is. */
-static void test_commit_crash_random_kill(void **state) {
+static void test_commit_crash_random_kill(void **state)
+{
     TestStore *t = *state;
     unsigned seed = (unsigned)time(NULL);
 
@@ -296,15 +311,16 @@ typedef struct ReaderArgs {
     int failed; /* line of the first failed check, 0 if none */
 } ReaderArgs;
 
-#define RCHECK(a, cond)                \
-    do {                               \
-        if (!(cond) && !(a)->failed)   \
-            (a)->failed = __LINE__;    \
+#define RCHECK(a, cond)                                                                                                \
+    do {                                                                                                               \
+        if (!(cond) && !(a)->failed)                                                                                   \
+            (a)->failed = __LINE__;                                                                                    \
     } while (0)
 
 /* Each transaction adds 10 events: a reader must never see a count that is
  * not a multiple of 10, nor one that goes back. */
-static void *reader_main(void *p) {
+static void *reader_main(void *p)
+{
     ReaderArgs *a = p;
     const StoreOps *ops = a->t->ops;
     uint64_t seen = 0;
@@ -330,7 +346,8 @@ static void *reader_main(void *p) {
     return NULL;
 }
 
-static void test_events_read_concurrent_with_writer(void **state) {
+static void test_events_read_concurrent_with_writer(void **state)
+{
     TestStore *t = *state;
     atomic_bool done = false;
     ReaderArgs args[6];
@@ -361,7 +378,8 @@ static void test_events_read_concurrent_with_writer(void **state) {
 
 /* A store on a 512 KiB tmpfs. Returns false (and the test skips) where this
  * process may not mount. */
-static bool ts_small_fs(TestStore *t) {
+static bool ts_small_fs(TestStore *t)
+{
     store_close(t->s);
     t->s = NULL;
     if (mount("tmpfs", t->dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=512k,mode=0700") < 0) {
@@ -374,7 +392,8 @@ static bool ts_small_fs(TestStore *t) {
     return true;
 }
 
-static void ts_small_fs_done(TestStore *t) {
+static void ts_small_fs_done(TestStore *t)
+{
     store_close(t->s);
     t->s = NULL;
     assert_int_equal(umount2(t->dir, MNT_DETACH), 0);
@@ -385,7 +404,8 @@ static void ts_small_fs_done(TestStore *t) {
  * readers working, health down until a commit succeeds again. in_commit: the
  * commit itself failed, which ends the transaction; otherwise the failed
  * transaction stays failed until rollback. */
-static void ts_expect_full(TestStore *t, int r, const StoreError *e, bool in_commit, uint64_t committed) {
+static void ts_expect_full(TestStore *t, int r, const StoreError *e, bool in_commit, uint64_t committed)
+{
     if (r != -ENOSPC)
         fail_msg("expected -ENOSPC, got %d: %s", r, e->msg);
     assert_int_equal(e->err, ENOSPC);
@@ -400,7 +420,8 @@ static void ts_expect_full(TestStore *t, int r, const StoreError *e, bool in_com
 
 /* One event per transaction: the WAL grows until the disk is full, and the
  * commit fails. */
-static void test_commit_disk_full(void **state) {
+static void test_commit_disk_full(void **state)
+{
     TestStore *t = *state;
     static char blob[200];
     StoreError e = {0};
@@ -427,7 +448,8 @@ static void test_commit_disk_full(void **state) {
 
 /* One transaction larger than the page cache: SQLite spills pages to the WAL
  * before commit, so the failure comes from event_put itself. */
-static void test_event_put_disk_full_mid_transaction(void **state) {
+static void test_event_put_disk_full_mid_transaction(void **state)
+{
     TestStore *t = *state;
     char *blob = calloc(1, 4096);
     StoreError e = {0};
@@ -460,7 +482,8 @@ static void test_event_put_disk_full_mid_transaction(void **state) {
 }
 
 /* Without root: RLIMIT_FSIZE in a child makes writes fail with EFBIG. */
-static void child_fsize(const char *path, int fd) {
+static void child_fsize(const char *path, int fd)
+{
     struct rlimit rl = {256 * 1024, 256 * 1024};
     Store *s;
     StoreError e = {0};
@@ -491,7 +514,8 @@ static void child_fsize(const char *path, int fd) {
     _exit(0);
 }
 
-static void test_commit_file_size_limit(void **state) {
+static void test_commit_file_size_limit(void **state)
+{
     TestStore *t = *state;
     int fds[2], status = 0;
     uint64_t last;
@@ -512,7 +536,8 @@ static void test_commit_file_size_limit(void **state) {
 
 /* ---- memory stays flat however many runs the store holds ----------------- */
 
-static void ts_insert_finished(TestStore *t, unsigned from, unsigned to) {
+static void ts_insert_finished(TestStore *t, unsigned from, unsigned to)
+{
     char id[32];
     StoreNode node = {.node_id = "n1", .status = 3, .attempts = 1, .output_json = "{\"rows\":[1,2,3]}"};
 
@@ -529,7 +554,8 @@ static void ts_insert_finished(TestStore *t, unsigned from, unsigned to) {
 }
 
 /* Reads through every page of runs, so every reader cache is warm. */
-static void ts_list_everything(TestStore *t) {
+static void ts_list_everything(TestStore *t)
+{
     char cursor[32] = "";
     StoreRun *runs = NULL;
     size_t n;
@@ -542,7 +568,8 @@ static void ts_list_everything(TestStore *t) {
     } while (n == 500);
 }
 
-static void test_runs_list_memory_bounded(void **state) {
+static void test_runs_list_memory_bounded(void **state)
+{
     TestStore *t = *state;
     long base, end;
     unsigned purged;

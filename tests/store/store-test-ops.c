@@ -9,7 +9,8 @@
 
 #define T(name) cmocka_unit_test_setup_teardown(name, ts_setup, ts_teardown)
 
-static void test_store_open_default_path(void **state) {
+static void test_store_open_default_path(void **state)
+{
     TestStore *t = *state;
     struct stat st;
 
@@ -19,7 +20,8 @@ static void test_store_open_default_path(void **state) {
     assert_true(t->ops->healthy(t->s));
 }
 
-static void test_store_open_bad_location(void **state) {
+static void test_store_open_bad_location(void **state)
+{
     TestStore *t = *state;
     StoreError e = {0};
     Store *s = NULL;
@@ -35,7 +37,8 @@ static void test_store_open_bad_location(void **state) {
     (void)t;
 }
 
-static void test_store_open_in_use(void **state) {
+static void test_store_open_in_use(void **state)
+{
     TestStore *t = *state;
     char loc[PATH_MAX + 16];
     StoreError e = {0};
@@ -46,7 +49,8 @@ static void test_store_open_in_use(void **state) {
     assert_non_null(strstr(e.msg, "in use"));
 }
 
-static void test_run_insert_roundtrip(void **state) {
+static void test_run_insert_roundtrip(void **state)
+{
     TestStore *t = *state;
     StoreRun r = ts_run("r1", "acme", ST_QUEUED, 1000);
     StoreRun *got = NULL;
@@ -80,7 +84,8 @@ static void test_run_insert_roundtrip(void **state) {
     assert_int_equal(t->ops->run_get(t->s, "nope", &got, NULL, NULL), -ENOENT);
 }
 
-static void test_run_insert_duplicate(void **state) {
+static void test_run_insert_duplicate(void **state)
+{
     TestStore *t = *state;
     StoreRun r = ts_run("r1", "acme", ST_QUEUED, 1000);
     StoreError e = {0};
@@ -92,7 +97,8 @@ static void test_run_insert_duplicate(void **state) {
     assert_true(t->ops->healthy(t->s));
 }
 
-static void test_run_update_fields(void **state) {
+static void test_run_update_fields(void **state)
+{
     TestStore *t = *state;
     StoreRun r = ts_run("r1", "acme", ST_QUEUED, 1000);
     StoreRun *got = NULL;
@@ -119,7 +125,8 @@ static void test_run_update_fields(void **state) {
     assert_int_equal(t->ops->run_update(t->s, &r, &e), -ENOENT);
 }
 
-static void test_idem_lookup_scoped(void **state) {
+static void test_idem_lookup_scoped(void **state)
+{
     TestStore *t = *state;
     StoreRun r = ts_run("r1", "acme", ST_QUEUED, 1000);
     StoreError e = {0};
@@ -149,7 +156,8 @@ static void test_idem_lookup_scoped(void **state) {
     assert_int_equal(t->ops->run_insert(t->s, &r, &e), 0);
 }
 
-static void test_node_put_replace(void **state) {
+static void test_node_put_replace(void **state)
+{
     TestStore *t = *state;
     StoreNode a = {.node_id = "b-node", .status = 2, .attempts = 1};
     StoreNode b = {.node_id = "a-node", .status = 3, .attempts = 2, .output_json = "{\"ok\":true}"};
@@ -181,7 +189,8 @@ static void test_node_put_replace(void **state) {
     assert_int_equal(t->ops->node_put(t->s, "nope", &a, &e), -ENOENT);
 }
 
-static void test_event_put_seq(void **state) {
+static void test_event_put_seq(void **state)
+{
     TestStore *t = *state;
     StoreEvent ev = {.seq = 1, .type = 1, .event = {"x", 1}};
     StoreError e = {0};
@@ -202,7 +211,8 @@ static void test_event_put_seq(void **state) {
     assert_int_equal(ts_last_seq(t, "r1"), 2);
 }
 
-static void test_event_put_refused_keeps_transaction(void **state) {
+static void test_event_put_refused_keeps_transaction(void **state)
+{
     TestStore *t = *state;
     StoreEvent ev = {.seq = 5, .type = 1};
     StoreError e = {0};
@@ -216,7 +226,8 @@ static void test_event_put_refused_keeps_transaction(void **state) {
     assert_int_equal(ts_last_seq(t, "r1"), 4);
 }
 
-static void test_events_read_paging(void **state) {
+static void test_events_read_paging(void **state)
+{
     TestStore *t = *state;
     StoreEvent *evs = NULL;
     size_t n = 0;
@@ -248,7 +259,8 @@ static void test_events_read_paging(void **state) {
 }
 
 /* Nine runs over two tenants, several sharing a timestamp. */
-static void ts_insert_listing(TestStore *t) {
+static void ts_insert_listing(TestStore *t)
+{
     static const struct {
         const char *id, *tenant;
         int status;
@@ -263,7 +275,8 @@ static void ts_insert_listing(TestStore *t) {
 }
 
 /* Pages through runs_list with page size k and joins the ids with spaces. */
-static void ts_list_all(TestStore *t, const char *tenant, int status, unsigned k, char *out, size_t size) {
+static void ts_list_all(TestStore *t, const char *tenant, int status, unsigned k, char *out, size_t size)
+{
     char cursor[64] = "";
     StoreRun *runs = NULL;
     size_t n;
@@ -281,7 +294,8 @@ static void ts_list_all(TestStore *t, const char *tenant, int status, unsigned k
     } while (n == k);
 }
 
-static void test_runs_list_order_and_paging(void **state) {
+static void test_runs_list_order_and_paging(void **state)
+{
     TestStore *t = *state;
     char out[256];
 
@@ -300,7 +314,8 @@ static void test_runs_list_order_and_paging(void **state) {
     assert_string_equal(out, "");
 }
 
-static void test_runs_list_unknown_cursor(void **state) {
+static void test_runs_list_unknown_cursor(void **state)
+{
     TestStore *t = *state;
     StoreRun *runs = NULL;
     size_t n = 0;
@@ -312,7 +327,8 @@ static void test_runs_list_unknown_cursor(void **state) {
     store_runs_free(runs, n);
 }
 
-static void test_runs_unfinished_oldest_first(void **state) {
+static void test_runs_unfinished_oldest_first(void **state)
+{
     TestStore *t = *state;
     char **ids = NULL;
     size_t n = 0;
@@ -327,7 +343,8 @@ static void test_runs_unfinished_oldest_first(void **state) {
     store_ids_free(ids, n);
 }
 
-static StoreDeadLetter ts_dl(const char *id, const char *tenant, uint64_t created) {
+static StoreDeadLetter ts_dl(const char *id, const char *tenant, uint64_t created)
+{
     static char node[] = "\x0a\x01n";
     static char failure[] = "\x08\x02";
     return (StoreDeadLetter){
@@ -345,7 +362,8 @@ static StoreDeadLetter ts_dl(const char *id, const char *tenant, uint64_t create
     };
 }
 
-static void test_dead_letter_lifecycle(void **state) {
+static void test_dead_letter_lifecycle(void **state)
+{
     TestStore *t = *state;
     StoreDeadLetter d1 = ts_dl("d1", "acme", 10), d2 = ts_dl("d2", "bolt", 20), d3 = ts_dl("d3", "acme", 30);
     StoreDeadLetter *got = NULL;
@@ -391,7 +409,8 @@ static void test_dead_letter_lifecycle(void **state) {
     assert_int_equal(t->ops->dead_letter_get(t->s, "d1", &got), -ENOENT);
 }
 
-static void test_cache_get_ttl(void **state) {
+static void test_cache_get_ttl(void **state)
+{
     TestStore *t = *state;
     char *out = NULL;
 
@@ -407,7 +426,8 @@ static void test_cache_get_ttl(void **state) {
     free(out);
 }
 
-static void ts_finish(TestStore *t, const char *id, int status, uint64_t finished) {
+static void ts_finish(TestStore *t, const char *id, int status, uint64_t finished)
+{
     StoreRun r = ts_run(id, "acme", status, 1);
     StoreNode node = {.node_id = "n1", .status = 3, .attempts = 1, .output_json = "{}"};
 
@@ -418,7 +438,8 @@ static void ts_finish(TestStore *t, const char *id, int status, uint64_t finishe
     ts_events(t, id, 1, 20, 32);
 }
 
-static void test_purge_oldest_finished(void **state) {
+static void test_purge_oldest_finished(void **state)
+{
     TestStore *t = *state;
     StoreDeadLetter d = ts_dl("d1", "acme", 1), *dl = NULL;
     StoreEvent *evs = NULL;
@@ -462,7 +483,8 @@ static void test_purge_oldest_finished(void **state) {
     assert_int_equal(t->ops->idem_lookup(t->s, "acme", "old1", &out), -ENOENT);
 }
 
-static void test_purge_inside_transaction(void **state) {
+static void test_purge_inside_transaction(void **state)
+{
     TestStore *t = *state;
     StoreError e = {0};
     unsigned purged;
@@ -472,7 +494,8 @@ static void test_purge_inside_transaction(void **state) {
     assert_int_equal(t->ops->rollback(t->s), 0);
 }
 
-static void test_begin_misuse(void **state) {
+static void test_begin_misuse(void **state)
+{
     TestStore *t = *state;
     StoreError e = {0};
 
@@ -483,7 +506,8 @@ static void test_begin_misuse(void **state) {
     assert_int_equal(t->ops->rollback(t->s), 0);
 }
 
-static void test_commit_visibility(void **state) {
+static void test_commit_visibility(void **state)
+{
     TestStore *t = *state;
     StoreRun *run = NULL;
     StoreError e = {0};
@@ -504,7 +528,8 @@ static void test_commit_visibility(void **state) {
     assert_int_equal(ts_last_seq(t, "r1"), 3);
 }
 
-static void test_store_close_reopen_persists(void **state) {
+static void test_store_close_reopen_persists(void **state)
+{
     TestStore *t = *state;
     StoreNode node = {.node_id = "n1", .status = 3, .attempts = 1, .output_json = "{\"y\":2}"};
     StoreNode *nodes = NULL;

@@ -9,25 +9,26 @@
 
 #include "store-test.h"
 
-int ts_mkdtemp(char *buf, size_t size) {
+int ts_mkdtemp(char *buf, size_t size)
+{
     const char *base = getenv("TEST_TMPDIR");
 
     snprintf(buf, size, "%s/store-XXXXXX", base && *base ? base : "/tmp");
     return mkdtemp(buf) ? 0 : -errno;
 }
 
-static int ts_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+static int ts_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
     (void)st;
     (void)flag;
     (void)ftw;
     return remove(path);
 }
 
-void ts_rmrf(const char *dir) {
-    nftw(dir, ts_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
+void ts_rmrf(const char *dir) { nftw(dir, ts_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
 
-int ts_setup(void **state) {
+int ts_setup(void **state)
+{
     TestStore *t = calloc(1, sizeof(*t));
     StoreError e = {0};
     StoreOptions o = {.readers = 4};
@@ -41,7 +42,8 @@ int ts_setup(void **state) {
     return 0;
 }
 
-int ts_teardown(void **state) {
+int ts_teardown(void **state)
+{
     TestStore *t = *state;
 
     store_close(t->s);
@@ -52,7 +54,8 @@ int ts_teardown(void **state) {
     return 0;
 }
 
-void ts_reopen(TestStore *t, bool sync_full) {
+void ts_reopen(TestStore *t, bool sync_full)
+{
     char loc[PATH_MAX + 16];
     StoreError e = {0};
     StoreOptions o = {.sync_full = sync_full};
@@ -64,7 +67,8 @@ void ts_reopen(TestStore *t, bool sync_full) {
         fail_msg("reopen: %s", e.msg);
 }
 
-StoreRun ts_run(const char *run_id, const char *tenant, int status, uint64_t created_ns) {
+StoreRun ts_run(const char *run_id, const char *tenant, int status, uint64_t created_ns)
+{
     static char wf[] = "\x0a\x03wf1";
     StoreRun r = {
         .run_id = (char *)run_id,
@@ -82,7 +86,8 @@ StoreRun ts_run(const char *run_id, const char *tenant, int status, uint64_t cre
     return r;
 }
 
-void ts_insert(TestStore *t, const char *run_id, const char *tenant, int status, uint64_t created_ns) {
+void ts_insert(TestStore *t, const char *run_id, const char *tenant, int status, uint64_t created_ns)
+{
     StoreRun r = ts_run(run_id, tenant, status, created_ns);
     StoreError e = {0};
 
@@ -90,7 +95,8 @@ void ts_insert(TestStore *t, const char *run_id, const char *tenant, int status,
         fail_msg("run_insert %s: %s", run_id, e.msg);
 }
 
-void ts_events(TestStore *t, const char *run_id, uint64_t from, uint64_t to, size_t blob_len) {
+void ts_events(TestStore *t, const char *run_id, uint64_t from, uint64_t to, size_t blob_len)
+{
     char *blob = calloc(1, blob_len + 1);
     StoreError e = {0};
 
@@ -104,7 +110,8 @@ void ts_events(TestStore *t, const char *run_id, uint64_t from, uint64_t to, siz
     free(blob);
 }
 
-uint64_t ts_last_seq(TestStore *t, const char *run_id) {
+uint64_t ts_last_seq(TestStore *t, const char *run_id)
+{
     StoreRun *r = NULL;
     uint64_t seq;
 
@@ -114,7 +121,8 @@ uint64_t ts_last_seq(TestStore *t, const char *run_id) {
     return seq;
 }
 
-long ts_rss_kib(void) {
+long ts_rss_kib(void)
+{
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "re");
 
@@ -126,11 +134,11 @@ long ts_rss_kib(void) {
     return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-int main(void) {
+int main(void)
+{
     int failed = 0;
 
     failed += _cmocka_run_group_tests("store_ops", store_ops_tests, store_ops_tests_n, NULL, NULL);
-    failed += _cmocka_run_group_tests("store_durability", store_durability_tests, store_durability_tests_n, NULL,
-                                      NULL);
+    failed += _cmocka_run_group_tests("store_durability", store_durability_tests, store_durability_tests_n, NULL, NULL);
     return failed ? 1 : 0;
 }
