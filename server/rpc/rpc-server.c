@@ -66,17 +66,8 @@ grpc_status_code rpc_status_from_errno(int err)
     }
 }
 
-static const char *const status_names[] = {
-    "OK",        "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS",  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",    "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED",
-};
-
-const char *rpc_status_name(grpc_status_code code)
-{
-    return code >= 0 && (size_t)code < sizeof(status_names) / sizeof(status_names[0]) ? status_names[code] : "?";
-}
+/* One table of status names for logs, the audit log and metrics. */
+const char *rpc_status_name(grpc_status_code code) { return met_grpc_code_name((int)code); }
 
 void rpc_set_run(RpcCall *c, const char *run_id)
 {
