@@ -101,20 +101,6 @@ const NodeKind node_kind_exec = {
 
 /* ---- the adapter, in the sandboxed attempt ---- */
 
-static int write_all(int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        s += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Makes fd 0 a pipe holding text. Small inputs fit in the pipe buffer;
  * larger ones are fed by a forked writer, which the attempt's cgroup kills
  * with the rest if the program never reads them. */
@@ -128,7 +114,7 @@ static int stdin_from(const char *text, size_t len)
         fcntl(p[1], F_SETPIPE_SZ, (int)len);
     int cap = fcntl(p[1], F_GETPIPE_SZ);
     if (cap >= 0 && (size_t)cap >= len) {
-        int r = write_all(p[1], text, len);
+        int r = node_write_all(p[1], text, len);
         close(p[1]);
         if (r < 0)
             return r;
@@ -138,7 +124,7 @@ static int stdin_from(const char *text, size_t len)
             return -errno;
         if (pid == 0) {
             close(p[0]);
-            _exit(write_all(p[1], text, len) < 0 ? 1 : 0);
+            _exit(node_write_all(p[1], text, len) < 0 ? 1 : 0);
         }
         close(p[1]);
     }

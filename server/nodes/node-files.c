@@ -186,20 +186,6 @@ int node_file_read(const char *rel, uint64_t max, char **ret_data, size_t *ret_l
     return r;
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        s += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* "out.csv" -> "out_20261128T140000Z.csv" (or "...Z-2.csv" for the k-th try). */
 static char *stamped(const char *base, const char *ts, int k)
 {
@@ -217,7 +203,7 @@ static int write_tmp(int dir, const char *tmp, const char *data, size_t len)
     int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return -errno;
-    int r = write_all(fd, data, len);
+    int r = node_write_all(fd, data, len);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     close(fd);

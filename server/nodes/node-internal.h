@@ -67,6 +67,9 @@ typedef int (*NodeRunFn)(const NodeCtx *c, json_t **ret, NodeErr *e);
 
 /* Reads the envelope, runs fn, writes its output or its failure; returns
  * the child's exit code. */
+/* Writes all of s to fd, retrying on EINTR and short writes; 0 or -errno. */
+int node_write_all(int fd, const char *s, size_t len);
+
 int node_main(NodeRunFn fn);
 /* The same on an envelope already parsed (tests). Returns fn's result. */
 int node_run_envelope(NodeRunFn fn, const json_t *env, json_t **ret, NodeErr *e);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/nodes/node-internal.h"
 #include "server/nodes/nodes.h"
 
 /* Built-ins run under the compute seccomp profile: plain read/write on the
@@ -36,7 +37,7 @@ int node_read_envelope(json_t **ret)
     return 0;
 }
 
-static int write_all(int fd, const char *s, size_t len)
+int node_write_all(int fd, const char *s, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, s, len);
@@ -55,7 +56,7 @@ int node_write_output(const json_t *output)
     _cleanup_free_ char *text = json_dumps(output, JSON_COMPACT);
     if (!text)
         return -ENOMEM;
-    return write_all(STDOUT_FILENO, text, strlen(text));
+    return node_write_all(STDOUT_FILENO, text, strlen(text));
 }
 
 int node_fail(const char *type, const char *fmt, ...)
@@ -88,7 +89,7 @@ void node_progress(double fraction, const char *msg)
         /* Writes the line and its newline at once; EBADF when fd 3 is not a
          * progress pipe is fine. */
         char *withnl = xasprintf("%s\n", text);
-        (void)write_all(3, withnl, strlen(withnl));
+        (void)node_write_all(3, withnl, strlen(withnl));
         free(withnl);
     }
 }
