@@ -22,7 +22,6 @@ static bool valid_id(const char *id)
     return true;
 }
 
-/* Parses a JSON object field; "" means an empty object. */
 /* Paths are formatted only when a problem is reported: a 100,000-node
  * workflow is mostly valid, and formatting every field's path would cost
  * more than checking it. */
@@ -38,30 +37,29 @@ static const char *lp(LazyPath *p)
     return p->buf;
 }
 
+/* Parses a JSON object field; "" means an empty object. */
 static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim, Diags *d)
 {
     json_error_t jerr;
-    const char *path;
 
     if (!text || !*text)
         return json_object();
-    path = lp(at);
     if (strlen(text) > lim->max_json_bytes) {
-        diags_add(d, path, "is %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
+        diags_add(d, lp(at), "is %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
         return NULL;
     }
     json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
-        diags_add(d, path, "is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        diags_add(d, lp(at), "is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(v)) {
-        diags_add(d, path, "must be a JSON object");
+        diags_add(d, lp(at), "must be a JSON object");
         json_decref(v);
         return NULL;
     }
     if (json_depth(v) > lim->max_json_depth) {
-        diags_add(d, path, "is nested deeper than the limit of %zu levels", lim->max_json_depth);
+        diags_add(d, lp(at), "is nested deeper than the limit of %zu levels", lim->max_json_depth);
         json_decref(v);
         return NULL;
     }
@@ -170,20 +168,20 @@ static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits 
     }
 }
 
-static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags *d)
+static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Arena *a, Diags *d)
 {
     char path[64];
 
-    n->secrets = xcalloc(pb->n_secrets, sizeof(char *));
+    n->secrets = arena_alloc(a, pb->n_secrets, sizeof(char *));
     for (size_t k = 0; k < pb->n_secrets; k++) {
         const char *s = pb->secrets[k];
         if (!valid_id(s) || strchr(s, '-'))
             diags_add(d, PATH(path, "nodes[%zu].secrets[%zu]", i, k), "\"%.64s\" is not a secret name ([A-Za-z0-9_])",
                       s);
         else
-            n->secrets[n->n_secrets++] = xstrdup(s);
+            n->secrets[n->n_secrets++] = arena_strdup(a, s);
     }
-    n->circuit = xstrdup(pb->circuit && *pb->circuit ? pb->circuit : NULL);
+    n->circuit = arena_strdup(a, pb->circuit && *pb->circuit ? pb->circuit : NULL);
     if (pb->cache)
         n->cache_ttl_s = pb->cache->ttl_seconds;
     if (pb->batch && (pb->batch->size || (pb->batch->input && *pb->batch->input))) {
@@ -191,12 +189,12 @@ static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags 
             diags_add(d, PATH(path, "nodes[%zu].batch.input", i), "names the input key holding the array to split");
         if (pb->batch->size == 0)
             diags_add(d, PATH(path, "nodes[%zu].batch.size", i), "must be at least 1");
-        n->batch_input = xstrdup(pb->batch->input);
+        n->batch_input = arena_strdup(a, pb->batch->input);
         n->batch_size = pb->batch->size;
     }
 }
 
-void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, Diags *d)
 {
     char path[64];
 
@@ -206,12 +204,12 @@ void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, E
         diags_add(d, PATH(path, "nodes[%zu].id", i), "\"%.64s\" is not a valid id: use 1 to 128 of A-Z a-z 0-9 _ -",
                   pb->id);
     else
-        n->id = xstrdup(pb->id);
+        n->id = arena_strdup(a, pb->id);
     build_kind(pb, i, lim, n, d);
     build_resources(pb, i, lim, n, d);
     build_retry(pb, i, n, d);
     build_on_error(pb, i, lim, n, d);
-    build_extras(pb, i, n, d);
+    build_extras(pb, i, n, a, d);
 }
 
 static bool valid_path(const char *p)
@@ -224,12 +222,12 @@ static bool valid_path(const char *p)
 /* A target key may be written by one connection only: two writers would make
  * the input depend on the order of completion. Checked per target node with a
  * map, so a node with a huge fan-in costs O(fan-in). */
-static void check_collisions_of(const EngWorkflow *wf, const EngNode *to, Diags *d)
+static void check_collisions_of(const EngWorkflow *wf, const EngNode *to, size_t n_maps, Diags *d)
 {
     StrMap seen;
     char path[96];
 
-    strmap_init(&seen, to->n_in);
+    strmap_init(&seen, n_maps);
     for (size_t k = 0; k < to->n_in; k++) {
         const EngConn *c = &wf->conns[to->in[k]];
         for (size_t m = 0; m < c->n_maps; m++) {
@@ -245,18 +243,53 @@ static void check_collisions_of(const EngWorkflow *wf, const EngNode *to, Diags 
     strmap_free(&seen);
 }
 
+static size_t maps_into(const EngWorkflow *wf, const EngNode *to)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < to->n_in; k++)
+        n += wf->conns[to->in[k]].n_maps;
+    return n;
+}
+
+/* It takes two connections and two mappings to collide, so most nodes need
+ * no map. */
 void eng_check_collisions(const EngWorkflow *wf, Diags *d)
 {
-    for (size_t i = 0; i < wf->n_nodes; i++)
-        if (wf->nodes[i].n_in > 1)
-            check_collisions_of(wf, &wf->nodes[i], d);
+    for (size_t i = 0; i < wf->n_nodes; i++) {
+        size_t n_maps = wf->nodes[i].n_in > 1 ? maps_into(wf, &wf->nodes[i]) : 0;
+        if (n_maps > 1)
+            check_collisions_of(wf, &wf->nodes[i], n_maps, d);
+    }
+}
+
+/* Only a switch's connections have a port, and it must be one of the
+ * switch's. The source node is read only then: most connections have none. */
+static void check_port(const EngWorkflow *wf, const EngConn *c, Diags *d)
+{
+    char path[64];
+
+    if (!*c->port)
+        return;
+    const EngNode *from = &wf->nodes[c->from];
+    if (!from->kind || strcmp(from->kind->name, "switch") != 0)
+        diags_add(d, PATH(path, "connections[%u].port", c->decl), "only connections from a switch node have a port");
+    else if (!nodes_switch_has_port(from->config, c->port)) {
+        const char *ports[16];
+        size_t np = nodes_switch_ports(from->config, ports, 16);
+        StrBuf b = {0};
+        for (size_t i = 0; i < np && i < 16; i++)
+            sb_printf(&b, "%s\"%s\"", i ? ", " : "", ports[i]);
+        diags_add(d, PATH(path, "connections[%u].port", c->decl),
+                  "switch \"%s\" has no port \"%.64s\"; its ports are %s", from->id, c->port, b.s ? b.s : "none");
+        sb_free(&b);
+    }
 }
 
 void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connection *pb, Diags *d)
 {
     char path[96];
 
-    c->maps = xcalloc(pb->n_mapping, sizeof(EngMapping));
+    c->maps = arena_alloc(&wf->arena, pb->n_mapping, sizeof(EngMapping));
     for (size_t m = 0; m < pb->n_mapping; m++) {
         const char *src = pb->mapping[m]->key, *dst = pb->mapping[m]->value;
         PATH(path, "connections[%u].mapping.%.64s", c->decl, src);
@@ -265,20 +298,7 @@ void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connec
         else if (!dst || !*dst)
             diags_add(d, path, "needs a target input name");
         else
-            c->maps[c->n_maps++] = (EngMapping){xstrdup(src), xstrdup(dst)};
+            c->maps[c->n_maps++] = (EngMapping){arena_strdup(&wf->arena, src), arena_strdup(&wf->arena, dst)};
     }
-    const NodeKind *from_kind = wf->nodes[c->from].kind;
-    if (*c->port && (!from_kind || strcmp(from_kind->name, "switch") != 0))
-        diags_add(d, PATH(path, "connections[%u].port", c->decl), "only connections from a switch node have a port");
-    else if (*c->port && !nodes_switch_has_port(wf->nodes[c->from].config, c->port)) {
-        const char *ports[16];
-        size_t np = nodes_switch_ports(wf->nodes[c->from].config, ports, 16);
-        StrBuf b = {0};
-        for (size_t i = 0; i < np && i < 16; i++)
-            sb_printf(&b, "%s\"%s\"", i ? ", " : "", ports[i]);
-        diags_add(d, PATH(path, "connections[%u].port", c->decl),
-                  "switch \"%s\" has no port \"%.64s\"; its ports are %s", wf->nodes[c->from].id, c->port,
-                  b.s ? b.s : "none");
-        sb_free(&b);
-    }
+    check_port(wf, c, d);
 }

@@ -49,43 +49,21 @@ size_t json_depth(const json_t *v)
     return max + 1;
 }
 
-static void node_clear(EngNode *n)
-{
-    free(n->id);
-    json_decref(n->config);
-    json_decref(n->fallback);
-    for (size_t i = 0; i < n->n_secrets; i++)
-        free(n->secrets[i]);
-    free(n->secrets);
-    free(n->circuit);
-    free(n->batch_input);
-    free(n->in);
-    free(n->out);
-}
-
-static void conn_clear(EngConn *c)
-{
-    free(c->port);
-    for (size_t i = 0; i < c->n_maps; i++) {
-        free(c->maps[i].src_path);
-        free(c->maps[i].dst_key);
-    }
-    free(c->maps);
-}
-
+/* Everything else of nodes and connections lives in wf->arena. */
 EngWorkflow *eng_workflow_free(EngWorkflow *wf)
 {
     if (!wf)
         return NULL;
-    for (size_t i = 0; i < wf->n_nodes; i++)
-        node_clear(&wf->nodes[i]);
-    for (size_t i = 0; i < wf->n_conns; i++)
-        conn_clear(&wf->conns[i]);
+    for (size_t i = 0; i < wf->n_nodes; i++) {
+        json_decref(wf->nodes[i].config);
+        json_decref(wf->nodes[i].fallback);
+    }
     free(wf->nodes);
     free(wf->conns);
     free(wf->topo);
     free(wf->name);
     strmap_free(&wf->ids);
+    arena_free(&wf->arena);
     free(wf);
     return NULL;
 }
@@ -97,7 +75,7 @@ int eng_workflow_find(const EngWorkflow *wf, const char *id)
 }
 
 /* Defined in eng-validate.c. */
-void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d);
+void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, Diags *d);
 void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connection *pb, Diags *d);
 void eng_check_collisions(const EngWorkflow *wf, Diags *d);
 
@@ -108,45 +86,97 @@ static void build_nodes(const Flowd__V1__Workflow *pb, const EngLimits *lim, Eng
     strmap_init(&wf->ids, pb->n_nodes);
     for (size_t i = 0; i < pb->n_nodes; i++) {
         EngNode *n = &wf->nodes[i];
-        eng_node_build(pb->nodes[i], i, lim, n, d);
-        if (!n->id || !*n->id)
+        eng_node_build(pb->nodes[i], i, lim, n, &wf->arena, d);
+        if (!n->id || !*n->id || strmap_put(&wf->ids, n->id, (uint32_t)i))
             continue;
         uint32_t first;
-        if (strmap_get(&wf->ids, n->id, &first)) {
-            char path[48];
-            snprintf(path, sizeof(path), "nodes[%zu].id", i);
-            diags_add(d, path, "duplicate node id \"%s\" (first used by nodes[%u]); give each node its own id", n->id,
-                      first);
-        } else
-            strmap_put(&wf->ids, n->id, (uint32_t)i);
+        char path[48];
+        strmap_get(&wf->ids, n->id, &first);
+        snprintf(path, sizeof(path), "nodes[%zu].id", i);
+        diags_add(d, path, "duplicate node id \"%s\" (first used by nodes[%u]); give each node its own id", n->id,
+                  first);
     }
 }
 
-static int resolve_end(const EngWorkflow *wf, const char *id, const char *path, const char *what, Diags *d)
+/* The node index of connections[conn].<what>, or -1. The path is formatted
+ * only for a problem: most connections of a big workflow have none. */
+static int resolve_end(const EngWorkflow *wf, const char *id, size_t conn, const char *what, Diags *d)
 {
     int i = id && *id ? eng_workflow_find(wf, id) : -1;
+    char path[64];
+
+    if (i >= 0)
+        return i;
+    snprintf(path, sizeof(path), "connections[%zu].%s", conn, what);
     if (!id || !*id)
         diags_add(d, path, "a connection needs \"%s\": the id of a node", what);
-    else if (i < 0)
+    else
         diags_add(d, path, "unknown node \"%.64s\"; it must be the id of a node in \"nodes\"", id);
     return i;
 }
 
-static void build_conns(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags *d)
+/* The connections grouped by one of their ends (compressed sparse rows):
+ * node i's are list[at[i] .. at[i + 1]), in declaration order. Ordering
+ * walks these compact arrays rather than the nodes. */
+typedef struct ConnsByNode {
+    uint32_t *at;   /* n_nodes + 1 entries */
+    uint32_t *list; /* n_conns entries, in wf->arena: the nodes' lists */
+} ConnsByNode;
+
+static void alloc_rows(EngWorkflow *wf, ConnsByNode *g)
 {
-    size_t *n_in = xcalloc(wf->n_nodes, sizeof(size_t)), *n_out = xcalloc(wf->n_nodes, sizeof(size_t));
+    g->at = xcalloc(wf->n_nodes + 1, sizeof(uint32_t));
+    g->list = arena_alloc(&wf->arena, wf->n_conns, sizeof(uint32_t));
+}
+
+/* Turns per-node counts into where each node's range ends. */
+static void end_rows(size_t n_nodes, uint32_t *at)
+{
+    for (size_t i = 1; i <= n_nodes; i++)
+        at[i] += at[i - 1];
+}
+
+/* Every node's in and out lists, with two passes over the connections and
+ * one over the nodes. */
+static void link_nodes(EngWorkflow *wf, ConnsByNode *in, ConnsByNode *out)
+{
+    alloc_rows(wf, in);
+    alloc_rows(wf, out);
+    for (size_t i = 0; i < wf->n_conns; i++) {
+        in->at[wf->conns[i].to]++;
+        out->at[wf->conns[i].from]++;
+    }
+    end_rows(wf->n_nodes, in->at);
+    end_rows(wf->n_nodes, out->at);
+    /* Filling backwards keeps declaration order and leaves at[i] at node i's
+     * first entry. */
+    for (size_t i = wf->n_conns; i-- > 0;) {
+        in->list[--in->at[wf->conns[i].to]] = (uint32_t)i;
+        out->list[--out->at[wf->conns[i].from]] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < wf->n_nodes; i++) {
+        EngNode *n = &wf->nodes[i];
+        n->in = in->list + in->at[i];
+        n->n_in = in->at[i + 1] - in->at[i];
+        n->out = out->list + out->at[i];
+        n->n_out = out->at[i + 1] - out->at[i];
+    }
+}
+
+/* Returns how many mappings the connections have. */
+static size_t build_conns(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags *d)
+{
+    size_t n_maps = 0;
 
     wf->conns = xcalloc(pb->n_connections, sizeof(EngConn));
     for (size_t i = 0; i < pb->n_connections; i++) {
         const Flowd__V1__Connection *c = pb->connections[i];
-        char path[64];
-        snprintf(path, sizeof(path), "connections[%zu].from", i);
-        int from = resolve_end(wf, c->from, path, "from", d);
-        snprintf(path, sizeof(path), "connections[%zu].to", i);
-        int to = resolve_end(wf, c->to, path, "to", d);
+        int from = resolve_end(wf, c->from, i, "from", d);
+        int to = resolve_end(wf, c->to, i, "to", d);
         if (from < 0 || to < 0)
             continue;
         if (from == to) {
+            char path[48];
             snprintf(path, sizeof(path), "connections[%zu]", i);
             diags_add(d, path, "node \"%.64s\" is connected to itself, which is a cycle", c->from);
             continue;
@@ -155,23 +185,11 @@ static void build_conns(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags *d
         ec->from = (uint32_t)from;
         ec->to = (uint32_t)to;
         ec->decl = (uint32_t)i;
-        ec->port = xstrdup(c->port ? c->port : "");
+        ec->port = arena_strdup(&wf->arena, c->port ? c->port : "");
         eng_conn_build_mapping(wf, ec, c, d);
-        n_in[to]++;
-        n_out[from]++;
+        n_maps += ec->n_maps;
     }
-    for (size_t i = 0; i < wf->n_nodes; i++) {
-        wf->nodes[i].in = xcalloc(n_in[i], sizeof(uint32_t));
-        wf->nodes[i].out = xcalloc(n_out[i], sizeof(uint32_t));
-    }
-    for (size_t i = 0; i < wf->n_conns; i++) {
-        EngNode *from = &wf->nodes[wf->conns[i].from], *to = &wf->nodes[wf->conns[i].to];
-        from->out[from->n_out++] = (uint32_t)i;
-        to->in[to->n_in++] = (uint32_t)i;
-    }
-    free(n_in);
-    free(n_out);
-    eng_check_collisions(wf, d);
+    return n_maps;
 }
 
 /* Follows edges among the nodes Kahn's algorithm could not order (each has an
@@ -210,21 +228,22 @@ static void report_cycle(const EngWorkflow *wf, const uint32_t *indeg, Diags *d)
     free(path);
 }
 
-static void order_nodes(EngWorkflow *wf, Diags *d)
+/* Kahn's algorithm. */
+static void order_nodes(EngWorkflow *wf, const ConnsByNode *in, const ConnsByNode *out, Diags *d)
 {
     uint32_t *indeg = xcalloc(wf->n_nodes, sizeof(uint32_t));
     size_t head = 0, tail = 0;
 
     wf->topo = xcalloc(wf->n_nodes, sizeof(uint32_t));
-    for (size_t i = 0; i < wf->n_nodes; i++)
-        indeg[i] = (uint32_t)wf->nodes[i].n_in;
-    for (size_t i = 0; i < wf->n_nodes; i++)
+    for (size_t i = 0; i < wf->n_nodes; i++) {
+        indeg[i] = in->at[i + 1] - in->at[i];
         if (indeg[i] == 0)
             wf->topo[tail++] = (uint32_t)i;
+    }
     while (head < tail) {
-        const EngNode *n = &wf->nodes[wf->topo[head++]];
-        for (size_t k = 0; k < n->n_out; k++) {
-            uint32_t to = wf->conns[n->out[k]].to;
+        uint32_t from = wf->topo[head++];
+        for (uint32_t k = out->at[from]; k < out->at[from + 1]; k++) {
+            uint32_t to = wf->conns[out->list[k]].to;
             if (--indeg[to] == 0)
                 wf->topo[tail++] = to;
         }
@@ -232,6 +251,20 @@ static void order_nodes(EngWorkflow *wf, Diags *d)
     if (tail < wf->n_nodes)
         report_cycle(wf, indeg, d);
     free(indeg);
+}
+
+/* Connections, the nodes' in and out lists, then the dependency order. */
+static void build_graph(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags *d)
+{
+    ConnsByNode in, out;
+    size_t n_maps = build_conns(pb, wf, d);
+
+    link_nodes(wf, &in, &out);
+    if (n_maps > 1) /* it takes two mappings to collide */
+        eng_check_collisions(wf, d);
+    order_nodes(wf, &in, &out, d);
+    free(in.at);
+    free(out.at);
 }
 
 static void check_counts(const Flowd__V1__Workflow *pb, const EngLimits *lim, Diags *d)
@@ -262,8 +295,7 @@ int eng_workflow_build(const Flowd__V1__Workflow *pb, const EngLimits *lim, EngW
     wf->name = xstrdup(pb->name && *pb->name ? pb->name : "unnamed");
     wf->timeout_s = pb->timeout_seconds;
     build_nodes(pb, lim, wf, d);
-    build_conns(pb, wf, d);
-    order_nodes(wf, d);
+    build_graph(pb, wf, d);
     if (d->len + d->dropped > before) {
         eng_workflow_free(wf);
         return -EINVAL;

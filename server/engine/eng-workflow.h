@@ -11,6 +11,7 @@
 
 #include "flowd/v1/workflow.pb-c.h"
 #include "server/nodes/nodes.h"
+#include "server/util/arena.h"
 #include "server/util/diag.h"
 #include "server/util/strmap.h"
 
@@ -75,6 +76,7 @@ typedef struct EngWorkflow {
     uint32_t timeout_s;
     uint32_t *topo; /* node indices in dependency order */
     StrMap ids;
+    Arena arena; /* the nodes' and connections' strings and arrays */
 } EngWorkflow;
 
 /* Limits applied at validation. */

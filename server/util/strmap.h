@@ -8,11 +8,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The entries sit in insertion order and the hash index holds only their
+ * positions, so the part a lookup reads at random is 4 bytes a slot: for
+ * ids looked up near where they were inserted (a workflow's connections
+ * name nearby nodes), the entries it then reads are in cache. */
+typedef struct StrMapEntry {
+    const char *key;
+    uint32_t hash; /* compared before the key: no string compare on a collision */
+    uint32_t value;
+} StrMapEntry;
+
 typedef struct StrMap {
-    const char **keys;
-    uint64_t *hashes; /* compared before the keys: no pointer chase on a miss */
-    uint32_t *values;
-    size_t cap; /* a power of two */
+    uint32_t *index;      /* cap slots: 0 when free, else 1 + an entry's position */
+    StrMapEntry *entries; /* room for cap / 2 */
+    size_t cap;           /* a power of two */
     size_t len;
 } StrMap;
 

@@ -129,6 +129,24 @@ static void test_eng_workflow_build_mapping_collision(void **state)
                 "connections[1].mapping.y: input \"in\" of node \"c\" is already mapped from node \"a\"");
 }
 
+static void test_eng_workflow_build_ports(void **state)
+{
+    (void)state;
+    const char *nodes = "{\"nodes\":[{\"id\":\"a\",\"kind\":\"noop\"},{\"id\":\"s\",\"kind\":\"switch\",\"config\":"
+                        "{\"cases\":[{\"port\":\"big\",\"when\":{\"field\":\"n\",\"op\":\">\",\"value\":0}}]}},"
+                        "{\"id\":\"b\",\"kind\":\"noop\"}],\"connections\":[";
+    char wf[1024];
+
+    snprintf(wf, sizeof(wf), "%s{\"from\":\"s\",\"to\":\"b\",\"port\":\"big\"}]}", nodes);
+    char *all = build(wf, NULL);
+    assert_string_equal(all, "");
+    free(all);
+    snprintf(wf, sizeof(wf), "%s{\"from\":\"a\",\"to\":\"b\",\"port\":\"big\"}]}", nodes);
+    expect_diag(wf, "connections[0].port: only connections from a switch node have a port");
+    snprintf(wf, sizeof(wf), "%s{\"from\":\"s\",\"to\":\"b\",\"port\":\"huge\"}]}", nodes);
+    expect_diag(wf, "connections[0].port: switch \"s\" has no port \"huge\"; its ports are \"big\", \"default\"");
+}
+
 static void test_eng_workflow_build_retry_paths(void **state)
 {
     (void)state;
@@ -352,6 +370,28 @@ static void test_strmap_put_get_del(void **state)
     strmap_free(&m);
 }
 
+static void test_arena_alloc_strdup_free(void **state)
+{
+    (void)state;
+    Arena a = {0};
+
+    assert_null(arena_strdup(&a, NULL));
+    char *s = arena_strdup(&a, "abc");
+    assert_string_equal(s, "abc");
+    for (int i = 0; i < 1000; i++) {
+        uint64_t *v = arena_alloc(&a, 3, sizeof(uint64_t));
+        assert_int_equal((uintptr_t)v % sizeof(uint64_t), 0);
+        assert_true(v[0] == 0 && v[1] == 0 && v[2] == 0);
+        v[0] = v[1] = v[2] = UINT64_MAX;
+        assert_non_null(arena_strdup(&a, "x"));
+    }
+    uint32_t *big = arena_alloc(&a, 1 << 20, sizeof(uint32_t)); /* more than a block */
+    big[(1 << 20) - 1] = 1;
+    assert_string_equal(s, "abc");
+    arena_free(&a);
+    assert_null(a.blocks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_eng_workflow_build_cycle_names_nodes),
         cmocka_unit_test(test_eng_workflow_build_self_loop),
         cmocka_unit_test(test_eng_workflow_build_mapping_collision),
+        cmocka_unit_test(test_eng_workflow_build_ports),
         cmocka_unit_test(test_eng_workflow_build_retry_paths),
         cmocka_unit_test(test_eng_workflow_build_on_error),
         cmocka_unit_test(test_eng_workflow_build_quota),
@@ -376,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_eng_path_get_arrays_and_missing),
         cmocka_unit_test(test_eng_backoff_ms_exponential_capped_jittered),
         cmocka_unit_test(test_strmap_put_get_del),
+        cmocka_unit_test(test_arena_alloc_strdup_free),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
