@@ -23,6 +23,24 @@ static int open_at(const char *dir, const char *file, int flags)
     return open(path, flags | O_CLOEXEC);
 }
 
+/* Limit files are written only when an attempt's limits differ from the
+ * slot's last ones (rarely), so they are opened then: every fd the zygote
+ * holds is copied by each fork and closed again by each child. */
+static void limit_path(SbxZSlot *s, SbxSlotLimit l, const char *dir, const char *file)
+{
+    char path[1024];
+    if (!dir || !dir[0])
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (access(path, W_OK) == 0)
+        s->lim[l] = strdup(path);
+}
+
+static int write_limit(SbxZSlot *s, SbxSlotLimit l, const char *v)
+{
+    return s->lim[l] ? sbx_write_file(s->lim[l], v) : -ENOENT;
+}
+
 static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p)
 {
     const char *mem = p->dir[SBX_CG_MEMORY];
@@ -36,16 +54,16 @@ static void open_v1(SbxZSlot *s, bool memsw, const SbxSlotPaths *p)
      * idle for a second, so a long-lived fd keeps answering with a stale
      * list: members are listed through a fresh open (procs_path), and the
      * cheap "anyone there?" question goes to pids.current. */
-    s->procs_fd = open_at(mem, "cgroup.procs", O_RDONLY);
     snprintf(s->procs_path, sizeof(s->procs_path), "%s/cgroup.procs", mem);
     s->pids_cur_fd = open_at(p->dir[SBX_CG_PIDS], "pids.current", O_RDONLY);
-    s->mem_fd = open_at(mem, "memory.limit_in_bytes", O_RDWR);
-    s->memsw_fd = memsw ? open_at(mem, "memory.memsw.limit_in_bytes", O_RDWR) : -1;
+    limit_path(s, SBX_LIM_MEM, mem, "memory.limit_in_bytes");
+    if (memsw)
+        limit_path(s, SBX_LIM_MEMSW, mem, "memory.memsw.limit_in_bytes");
+    limit_path(s, SBX_LIM_FORCE, mem, "memory.force_empty");
+    limit_path(s, SBX_LIM_CPU, p->dir[SBX_CG_CPU], "cpu.cfs_quota_us");
+    limit_path(s, SBX_LIM_PIDS, p->dir[SBX_CG_PIDS], "pids.max");
     s->peak_fd = open_at(mem, "memory.max_usage_in_bytes", O_RDWR);
     s->oom_fd = open_at(mem, "memory.oom_control", O_RDONLY);
-    s->force_fd = open_at(mem, "memory.force_empty", O_WRONLY);
-    s->cpu_fd = open_at(p->dir[SBX_CG_CPU], "cpu.cfs_quota_us", O_RDWR);
-    s->pids_fd = open_at(p->dir[SBX_CG_PIDS], "pids.max", O_RDWR);
 }
 
 static void open_v2(SbxZSlot *s, const SbxSlotPaths *p)
@@ -56,11 +74,11 @@ static void open_v2(SbxZSlot *s, const SbxSlotPaths *p)
     s->procs_fd = open_at(d, "cgroup.procs", O_RDONLY);
     s->events_fd = open_at(d, "cgroup.events", O_RDONLY);
     s->kill_fd = open_at(d, "cgroup.kill", O_WRONLY);
-    s->mem_fd = open_at(d, "memory.max", O_RDWR);
+    limit_path(s, SBX_LIM_MEM, d, "memory.max");
+    limit_path(s, SBX_LIM_CPU, d, "cpu.max");
+    limit_path(s, SBX_LIM_PIDS, d, "pids.max");
     s->peak_fd = open_at(d, "memory.peak", O_RDWR);
     s->oom_fd = open_at(d, "memory.events", O_RDONLY);
-    s->cpu_fd = open_at(d, "cpu.max", O_RDWR);
-    s->pids_fd = open_at(d, "pids.max", O_RDWR);
 }
 
 static uint64_t read_oom_kills(SbxZSlot *s)
@@ -78,8 +96,6 @@ int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p)
                     .dir_fd = -1,
                     .events_fd = -1,
                     .kill_fd = -1,
-                    .memsw_fd = -1,
-                    .force_fd = -1,
                     .pids_cur_fd = -1,
                     .mem_set = UNKNOWN,
                     .cpu_set = UNKNOWN,
@@ -90,9 +106,10 @@ int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p)
         open_v2(s, p);
     else
         open_v1(s, memsw, p);
-    if (s->procs_fd < 0 || s->mem_fd < 0)
+    if ((version == 2 && s->procs_fd < 0) || !s->lim[SBX_LIM_MEM])
         return -errno ? -errno : -ENOENT;
     s->oom_base = read_oom_kills(s);
+    sbx_zslot_rearm(s);
     return 0;
 }
 
@@ -100,10 +117,13 @@ void sbx_zslot_close(SbxZSlot *s)
 {
     for (int c = 0; c < SBX_CG_UNIFIED; c++)
         s->join_fd[c] = safe_close(s->join_fd[c]);
-    int *fds[] = {&s->dir_fd,   &s->procs_fd,    &s->events_fd, &s->kill_fd, &s->mem_fd, &s->memsw_fd,
-                  &s->force_fd, &s->pids_cur_fd, &s->peak_fd,   &s->oom_fd,  &s->cpu_fd, &s->pids_fd};
+    int *fds[] = {&s->dir_fd, &s->procs_fd, &s->events_fd, &s->kill_fd, &s->pids_cur_fd, &s->peak_fd, &s->oom_fd};
     for (size_t i = 0; i < ELEMENTSOF(fds); i++)
         *fds[i] = safe_close(*fds[i]);
+    for (int l = 0; l < _SBX_LIM_MAX; l++) {
+        free(s->lim[l]);
+        s->lim[l] = NULL;
+    }
 }
 
 static void fmt_limit(char *buf, size_t size, uint64_t v, int version)
@@ -122,17 +142,17 @@ static int write_memory_v1(SbxZSlot *s, uint64_t bytes)
     char v[32];
     fmt_limit(v, sizeof(v), bytes, 1);
     bool raising = s->mem_set == UNKNOWN || bytes == 0 || (s->mem_set != 0 && bytes > s->mem_set);
-    if (s->memsw_fd >= 0 && raising)
-        (void)sbx_pwrite_str(s->memsw_fd, v);
-    int r = sbx_pwrite_str(s->mem_fd, v);
-    if (r == -EBUSY && s->force_fd >= 0) {
-        (void)sbx_pwrite_str(s->force_fd, "0");
-        r = sbx_pwrite_str(s->mem_fd, v);
+    if (raising)
+        (void)write_limit(s, SBX_LIM_MEMSW, v);
+    int r = write_limit(s, SBX_LIM_MEM, v);
+    if (r == -EBUSY && s->lim[SBX_LIM_FORCE]) {
+        (void)write_limit(s, SBX_LIM_FORCE, "0");
+        r = write_limit(s, SBX_LIM_MEM, v);
     }
     if (r < 0)
         return r;
-    if (s->memsw_fd >= 0 && !raising)
-        (void)sbx_pwrite_str(s->memsw_fd, v);
+    if (!raising)
+        (void)write_limit(s, SBX_LIM_MEMSW, v);
     return 0;
 }
 
@@ -148,7 +168,7 @@ static int write_cpu(SbxZSlot *s, uint32_t millis)
             snprintf(v, sizeof(v), "max %u", CPU_PERIOD_US);
     } else
         fmt_limit(v, sizeof(v), quota, 1);
-    return sbx_pwrite_str(s->cpu_fd, v);
+    return write_limit(s, SBX_LIM_CPU, v);
 }
 
 int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l)
@@ -158,30 +178,39 @@ int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l)
         if (s->version == 2) {
             char v[32];
             fmt_limit(v, sizeof(v), l->memory_bytes, 2);
-            r = sbx_pwrite_str(s->mem_fd, v);
+            r = write_limit(s, SBX_LIM_MEM, v);
         } else
             r = write_memory_v1(s, l->memory_bytes);
         if (r < 0)
             return r;
         s->mem_set = l->memory_bytes;
     }
-    if (s->cpu_fd >= 0 && s->cpu_set != l->cpu_millis) {
+    if (s->lim[SBX_LIM_CPU] && s->cpu_set != l->cpu_millis) {
         if ((r = write_cpu(s, l->cpu_millis)) < 0)
             return r;
         s->cpu_set = l->cpu_millis;
     }
-    if (s->pids_fd >= 0 && s->pids_set != l->pids) {
+    if (s->lim[SBX_LIM_PIDS] && s->pids_set != l->pids) {
         char v[32];
         snprintf(v, sizeof(v), "%" PRIu32, l->pids);
-        if ((r = sbx_pwrite_str(s->pids_fd, v)) < 0)
+        if ((r = write_limit(s, SBX_LIM_PIDS, v)) < 0)
             return r;
         s->pids_set = l->pids;
+    }
+    s->empty = false;
+    return 0;
+}
+
+void sbx_zslot_rearm(SbxZSlot *s)
+{
+    if (s->oom_stale) {
+        s->oom_base = read_oom_kills(s);
+        s->oom_stale = false;
     }
     /* A peak that cannot be reset (v2 before 6.12) would report the
      * slot's all-time high; drop it and let ru_maxrss answer instead. */
     if (s->peak_fd >= 0 && sbx_pwrite_str(s->peak_fd, s->version == 2 ? "reset" : "0") < 0)
         s->peak_fd = safe_close(s->peak_fd);
-    return 0;
 }
 
 static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size)
@@ -194,7 +223,7 @@ static ssize_t read_procs(SbxZSlot *s, char *buf, size_t size)
     return sbx_pread_str(fd, buf, size);
 }
 
-bool sbx_zslot_populated(SbxZSlot *s)
+static bool probe_populated(SbxZSlot *s)
 {
     char buf[64];
     if (s->version == 2 && s->events_fd >= 0) {
@@ -208,6 +237,17 @@ bool sbx_zslot_populated(SbxZSlot *s)
     if (s->pids_cur_fd >= 0 && sbx_pread_str(s->pids_cur_fd, buf, sizeof(buf)) > 0 && strtoull(buf, NULL, 10) == 0)
         return false;
     return read_procs(s, buf, sizeof(buf)) > 0;
+}
+
+/* Asked when no attempt's process can be joining the slot (before an
+ * attempt, or after its main process was reaped), so an empty answer holds
+ * until the next sbx_zslot_prepare(). */
+bool sbx_zslot_populated(SbxZSlot *s)
+{
+    if (s->empty)
+        return false;
+    s->empty = !probe_populated(s);
+    return !s->empty;
 }
 
 void sbx_zslot_kill(SbxZSlot *s)
@@ -240,14 +280,20 @@ int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us)
     return 0;
 }
 
-void sbx_zslot_collect(SbxZSlot *s, uint64_t *ret_peak, bool *ret_oom)
+void sbx_zslot_collect(SbxZSlot *s, bool killed, uint64_t *ret_peak, bool *ret_oom)
 {
     char buf[64];
     uint64_t peak = 0;
     if (s->peak_fd >= 0 && sbx_pread_str(s->peak_fd, buf, sizeof(buf)) > 0)
         peak = strtoull(buf, NULL, 10);
+    *ret_peak = peak;
+    *ret_oom = false;
+    if (!killed) {
+        s->oom_stale = true; /* re-read by sbx_zslot_rearm(), after the result */
+        return;
+    }
     uint64_t kills = read_oom_kills(s);
     *ret_oom = kills > s->oom_base;
     s->oom_base = kills;
-    *ret_peak = peak;
+    s->oom_stale = false;
 }

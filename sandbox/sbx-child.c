@@ -60,10 +60,11 @@ static int set_rlimit(int resource, uint64_t v)
 
 static int apply_rlimits(const SbxChildPlan *p)
 {
-    const SbxLimits *l = p->limits;
+    const SbxLimits *l = &p->limits;
     int r;
-    if ((r = set_rlimit(RLIMIT_CORE, 0)) < 0 || (r = set_rlimit(RLIMIT_NOFILE, l->nofile)) < 0 ||
-        (r = set_rlimit(RLIMIT_FSIZE, l->fsize_bytes)) < 0)
+    /* CORE=0 and the default FSIZE are the zygote's own, inherited. */
+    if ((r = set_rlimit(RLIMIT_NOFILE, l->nofile)) < 0 ||
+        (l->fsize_bytes != SBX_DEFAULT_FSIZE && (r = set_rlimit(RLIMIT_FSIZE, l->fsize_bytes)) < 0))
         return r;
     if (p->mode != SBX_MODE_RLIMIT)
         return 0;
@@ -86,7 +87,8 @@ static int drop_ids(const SbxChildPlan *p)
 {
     if (!p->drop_ids)
         return 0;
-    if (setgroups(0, NULL) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 || setresuid(p->uid, p->uid, p->uid) < 0)
+    if ((p->drop_groups && setgroups(0, NULL) < 0) || setresgid(p->gid, p->gid, p->gid) < 0 ||
+        setresuid(p->uid, p->uid, p->uid) < 0)
         return -errno;
     return 0;
 }
@@ -148,7 +150,7 @@ static int install_sigsys_report(void)
 
 static int load_seccomp(const SbxChildPlan *p)
 {
-    struct sock_fprog prog = {.len = (unsigned short)p->bpf->len, .filter = p->bpf->insns};
+    struct sock_fprog prog = {.len = (unsigned short)p->bpf.len, .filter = p->bpf.insns};
     if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
         return -errno;
     return 0;
@@ -167,7 +169,8 @@ _Noreturn void sbx_child_run(const SbxChildPlan *p)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the zygote blocks SIGCHLD */
-    setpgid(0, 0);                         /* so rlimit mode can kill the group */
+    if (p->mode == SBX_MODE_RLIMIT)
+        setpgid(0, 0); /* so the group can be killed; cgroup mode kills the slot */
 
     join_cgroup(p);
     if ((r = apply_rlimits(p)) < 0)
@@ -181,7 +184,7 @@ _Noreturn void sbx_child_run(const SbxChildPlan *p)
         fail(p, SBX_STAGE_PDEATHSIG, errno);
     if (getppid() != p->zygote_pid)
         _exit(127); /* the zygote is gone: nobody will read our output */
-    if (p->cwd && chdir(p->cwd) < 0)
+    if (p->cwd[0] && chdir(p->cwd) < 0)
         fail(p, SBX_STAGE_CWD, errno);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(p, SBX_STAGE_NNP, errno);

@@ -4,8 +4,28 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sandbox/sbx-util.h"
+
+static char *buf_resize(SbxBuf *b, size_t cap)
+{
+    if (!b->dontfork)
+        return realloc(b->data, cap);
+    if (b->data)
+        return sbx_private_resize(b->data, b->cap, cap);
+    return sbx_private_alloc(cap);
+}
+
+static void buf_release(SbxBuf *b)
+{
+    if (b->dontfork)
+        sbx_private_free(b->data, b->cap);
+    else
+        free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+}
 
 int sbx_buf_reserve(SbxBuf *b, size_t extra)
 {
@@ -13,10 +33,10 @@ int sbx_buf_reserve(SbxBuf *b, size_t extra)
         return 0;
     if (extra > SIZE_MAX / 2 - b->len)
         return -ENOMEM;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap ? b->cap : b->dontfork ? 4096 : 256;
     while (cap - b->len < extra)
         cap *= 2;
-    char *d = realloc(b->data, cap);
+    char *d = buf_resize(b, cap);
     if (!d)
         return -ENOMEM;
     b->data = d;
@@ -40,11 +60,8 @@ void sbx_buf_consume(SbxBuf *b, size_t n)
     if (n >= b->len) {
         b->len = 0;
         /* One big output must not pin its buffer for the process's life. */
-        if (b->cap > SBX_BUF_KEEP) {
-            free(b->data);
-            b->data = NULL;
-            b->cap = 0;
-        }
+        if (b->cap > SBX_BUF_KEEP)
+            buf_release(b);
         return;
     }
     memmove(b->data, b->data + n, b->len - n);
@@ -53,8 +70,8 @@ void sbx_buf_consume(SbxBuf *b, size_t n)
 
 void sbx_buf_free(SbxBuf *b)
 {
-    free(b->data);
-    *b = (SbxBuf){0};
+    buf_release(b);
+    *b = (SbxBuf){.dontfork = b->dontfork};
 }
 
 static void put_raw(SbxWriter *w, const void *p, size_t n)
@@ -364,6 +381,7 @@ int sbx_init_encode(SbxWriter *w, SbxBuf *buf, const SbxZygoteInit *in)
     put_strv(w, (const char *const *)in->ro_paths);
     for (int p = 0; p < _SBX_PROFILE_MAX; p++)
         sbx_put_bytes(w, in->bpf[p].insns, in->bpf[p].len * sizeof(struct sock_filter));
+    sbx_put_bytes(w, in->self_bpf.insns, in->self_bpf.len * sizeof(struct sock_filter));
     sbx_put_u32(w, in->n_slots);
     for (uint32_t i = 0; i < in->n_slots; i++)
         for (int c = 0; c < _SBX_CG_MAX; c++)
@@ -391,19 +409,29 @@ static int init_decode_strs(SbxReader *r, SbxZygoteInit *in)
     return 0;
 }
 
+static int decode_one_bpf(SbxReader *r, SbxBpf *ret, bool optional)
+{
+    size_t len;
+    const char *b = sbx_get_bytes(r, &len);
+    if (r->bad || (len == 0 && !optional) || len % sizeof(struct sock_filter) != 0 || len > 65536)
+        return -EBADMSG;
+    if (len == 0)
+        return 0;
+    if (!(ret->insns = malloc(len)))
+        return -ENOMEM;
+    memcpy(ret->insns, b, len);
+    ret->len = len / sizeof(struct sock_filter);
+    return 0;
+}
+
 static int init_decode_bpf(SbxReader *r, SbxZygoteInit *in)
 {
     for (int p = 0; p < _SBX_PROFILE_MAX; p++) {
-        size_t len;
-        const char *b = sbx_get_bytes(r, &len);
-        if (r->bad || len == 0 || len % sizeof(struct sock_filter) != 0 || len > 65536)
-            return -EBADMSG;
-        if (!(in->bpf[p].insns = malloc(len)))
-            return -ENOMEM;
-        memcpy(in->bpf[p].insns, b, len);
-        in->bpf[p].len = len / sizeof(struct sock_filter);
+        int rc = decode_one_bpf(r, &in->bpf[p], false);
+        if (rc < 0)
+            return rc;
     }
-    return 0;
+    return decode_one_bpf(r, &in->self_bpf, true);
 }
 
 static int init_decode_slots(SbxReader *r, SbxZygoteInit *in)
@@ -452,6 +480,7 @@ void sbx_init_done(SbxZygoteInit *in)
     free(in->ro_paths);
     for (int p = 0; p < _SBX_PROFILE_MAX; p++)
         sbx_bpf_free(&in->bpf[p]);
+    sbx_bpf_free(&in->self_bpf);
     for (uint32_t i = 0; i < in->n_slots && in->slots; i++)
         for (int c = 0; c < _SBX_CG_MAX; c++)
             free(in->slots[i].dir[c]);

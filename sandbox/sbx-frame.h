@@ -43,6 +43,10 @@ typedef struct SbxBuf {
     char *data;
     size_t len;
     size_t cap;
+    /* Zygote-private: the storage is mmap()ed with MADV_DONTFORK, so a fork
+     * neither copies it nor write-protects it (no copy-on-write fault on the
+     * zygote's next write). Set before the first reserve. */
+    bool dontfork;
 } SbxBuf;
 
 int sbx_buf_reserve(SbxBuf *b, size_t extra);

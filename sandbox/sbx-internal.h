@@ -33,7 +33,7 @@
 #define SBX_LINE_MAX 4096u
 /* At most this many progress events per second and attempt. */
 #define SBX_PROGRESS_INTERVAL_US 200000u
-#define SBX_MAX_SLOTS 256u
+#define SBX_MAX_SLOTS 512u
 #define SBX_MAX_ZYGOTES 16u
 
 /* A compiled seccomp program. */
@@ -45,6 +45,11 @@ typedef struct SbxBpf {
 /* Profile variants: the interpreter and exec filters allow writing opens
  * only when Landlock confines them to the scratch dir. */
 int sbx_seccomp_compile(SbxProfile profile, bool landlock, SbxBpf *ret, SbxError *e);
+/* A compute zygote's own filter, and the short one its children stack on it
+ * in place of the compute profile (same allowlist, a fraction of the load
+ * cost). */
+int sbx_seccomp_compile_compute_zygote(SbxBpf *ret_zygote, SbxBpf *ret_child, SbxError *e);
+bool sbx_prefilter_supported(void);
 void sbx_bpf_free(SbxBpf *b);
 /* The syscall's name for a message, or "" if libseccomp does not know it. */
 void sbx_syscall_name(int nr, char *buf, size_t size);
@@ -92,8 +97,9 @@ typedef struct SbxZygoteInit {
     int landlock_abi;
     uint32_t max_children;
     char *scratch_root;
-    char **ro_paths; /* NULL-terminated */
-    SbxBpf bpf[_SBX_PROFILE_MAX];
+    char **ro_paths;              /* NULL-terminated */
+    SbxBpf bpf[_SBX_PROFILE_MAX]; /* what a child of each profile loads */
+    SbxBpf self_bpf;              /* compute zygotes: loaded by the zygote itself; len 0: none */
     SbxSlotPaths *slots;
     uint32_t n_slots;
 } SbxZygoteInit;
@@ -104,6 +110,15 @@ void sbx_init_done(SbxZygoteInit *in);
 
 /* Zygote side of a slot: fds opened once, limits cached so an attempt with
  * the same limits as the last one costs no write (sbx-cgroup-slot.c). */
+typedef enum SbxSlotLimit {
+    SBX_LIM_MEM,
+    SBX_LIM_MEMSW,
+    SBX_LIM_FORCE,
+    SBX_LIM_CPU,
+    SBX_LIM_PIDS,
+    _SBX_LIM_MAX
+} SbxSlotLimit;
+
 typedef struct SbxZSlot {
     int version;
     int join_fd[SBX_CG_UNIFIED]; /* v1 cgroup.procs per controller, for the child */
@@ -113,22 +128,33 @@ typedef struct SbxZSlot {
     int pids_cur_fd;             /* v1 pids.current */
     int events_fd;               /* v2 cgroup.events (populated) */
     int kill_fd;                 /* v2 cgroup.kill */
-    int mem_fd, memsw_fd, force_fd, peak_fd, oom_fd, cpu_fd, pids_fd;
+    int peak_fd, oom_fd;
+    char *lim[_SBX_LIM_MAX];             /* limit files, opened when written; NULL: absent */
     uint64_t mem_set, cpu_set, pids_set; /* last written; UINT64_MAX: unknown */
     uint64_t oom_base;
+    bool oom_stale; /* oom_base needs a re-read (sbx_zslot_rearm) */
+    /* Drained since its last attempt: nothing can have joined it since
+     * (only the zygote's children do), so "populated?" needs no read. */
+    bool empty;
 } SbxZSlot;
 
 int sbx_zslot_open(SbxZSlot *s, int version, bool memsw, const SbxSlotPaths *p);
 void sbx_zslot_close(SbxZSlot *s);
-/* Writes the attempt's limits and resets the peak counter. */
+/* Writes the attempt's limits (those that changed). */
 int sbx_zslot_prepare(SbxZSlot *s, const SbxLimits *l);
+/* Readies the slot for its next attempt once a result is out (so not on an
+ * attempt's way): resets the peak memory counter and re-reads the OOM kill
+ * count if sbx_zslot_collect() skipped it. */
+void sbx_zslot_rearm(SbxZSlot *s);
 bool sbx_zslot_populated(SbxZSlot *s);
 /* One kill round over the slot (v2: cgroup.kill). */
 void sbx_zslot_kill(SbxZSlot *s);
 /* Kills and waits up to max_us for the slot to empty; 0 or -EBUSY. */
 int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us);
 /* Peak memory (0 if unknown) and whether the oom_kill counter rose. */
-void sbx_zslot_collect(SbxZSlot *s, uint64_t *ret_peak, bool *ret_oom);
+/* An OOM kill is a SIGKILL, so the kill count is read only when the main
+ * process was killed (killed); otherwise it is re-read after the result. */
+void sbx_zslot_collect(SbxZSlot *s, bool killed, uint64_t *ret_peak, bool *ret_oom);
 
 /* Where child setup failed, written by the child into a page shared with
  * the zygote (no fd needed, nothing to read after exec). */
@@ -156,19 +182,23 @@ typedef struct SbxChildReport {
 
 /* Everything a child does, decided by the zygote before fork. */
 typedef struct SbxChildPlan {
-    const int *join_fds; /* v1: write "0" to each; -1 entries skipped */
+    /* Built by the zygote before fork and complete in itself: the child
+     * reads nothing else of the zygote's (its state is MADV_DONTFORK and
+     * absent from the child). */
+    int join_fds[SBX_CG_UNIFIED]; /* v1: write "0" to each; -1 entries skipped */
     size_t n_join_fds;
     SbxMode mode;
-    const SbxLimits *limits; /* defaults already applied */
+    SbxLimits limits; /* defaults already applied */
     bool drop_ids;
+    bool drop_groups; /* the zygote still has supplementary groups */
     uid_t uid;
     gid_t gid;
     int fd_in, fd_out, fd_err, fd_prog; /* become 0, 1, 2, 3 */
     int ruleset_fd;                     /* Landlock, -1 for none */
     char **envp;
-    const char *cwd; /* NULL: stay where we are */
+    char cwd[512]; /* "": stay where we are */
     pid_t zygote_pid;
-    const SbxBpf *bpf;
+    SbxBpf bpf;
     bool sigsys_report; /* compute: name the syscall before dying */
     SbxBuiltinFn fn;    /* or argv */
     char **argv;

@@ -50,6 +50,7 @@ typedef struct PZygote {
     uint64_t started_at, restart_at;
     unsigned failures;
     unsigned first_slot, n_slots;
+    bool compute; /* prefiltered: serves the compute profile only */
 } PZygote;
 
 typedef struct PAttempt {
@@ -68,6 +69,11 @@ struct SbxPool {
     const SbxBuiltin *builtins;
     size_t n_builtins;
     SbxBpf bpf[_SBX_PROFILE_MAX];
+    /* Compute attempts go to zygotes of their own that run under a filter
+     * (compute_zygote_bpf); their children stack compute_child_bpf. */
+    bool prefilter;
+    SbxBpf compute_zygote_bpf, compute_child_bpf;
+    unsigned per_kind; /* zygotes per kind; nz = 2 * per_kind with prefilter */
     SbxCgroup *cg;
     int landlock_abi;
     PZygote *z;
@@ -138,12 +144,14 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
     /* 0 means "not set": children never run as root. */
     p->uid = cfg->uid ? cfg->uid : 65534;
     p->gid = cfg->gid ? cfg->gid : 65534;
-    p->nz = cfg->zygotes ? cfg->zygotes : default_zygotes();
-    p->max_children = cfg->max_children ? cfg->max_children : 4 * p->nz;
-    if (p->max_children > SBX_MAX_SLOTS / 2)
-        p->max_children = SBX_MAX_SLOTS / 2;
-    if (p->nz > p->max_children)
-        p->nz = p->max_children;
+    p->per_kind = cfg->zygotes ? cfg->zygotes : default_zygotes();
+    p->max_children = cfg->max_children ? cfg->max_children : 4 * p->per_kind;
+    if (p->max_children > SBX_MAX_SLOTS / 4)
+        p->max_children = SBX_MAX_SLOTS / 4;
+    if (p->per_kind > p->max_children)
+        p->per_kind = p->max_children;
+    p->prefilter = sbx_prefilter_supported();
+    p->nz = p->prefilter ? 2 * p->per_kind : p->per_kind;
     p->builtins = cfg->builtins;
     p->n_builtins = cfg->n_builtins;
     p->scratch_root = strdup(cfg->scratch_root ? cfg->scratch_root : "/tmp/flowd-sbx");
@@ -165,15 +173,17 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
     return 0;
 }
 
-/* Every zygote gets an equal share of the slots, plus two so a slot can
- * rest between attempts (a CFS quota is per period: one slot reused
- * back-to-back gets throttled). */
+/* Every zygote of a kind gets an equal share of the slots (each kind can
+ * take all of max_children), plus two so a slot can rest between attempts
+ * (a CFS quota is per period: one slot reused back-to-back gets
+ * throttled). Zygotes [0, per_kind) are general, the rest compute. */
 static void plan_slots(SbxPool *p)
 {
-    unsigned share = (p->max_children + p->nz - 1) / p->nz;
+    unsigned share = (p->max_children + p->per_kind - 1) / p->per_kind;
     for (unsigned i = 0; i < p->nz; i++) {
         PZygote *z = &p->z[i];
         z->index = i;
+        z->compute = i >= p->per_kind;
         z->capacity = share;
         z->n_slots = p->mode == SBX_MODE_CGROUP ? share + 2 : 0;
         z->first_slot = i * (share + 2);
@@ -187,7 +197,10 @@ static int compile_profiles(SbxPool *p, SbxError *e)
         if (r < 0)
             return sbx_error_wrap(e, r, "sandbox: profile %s", sbx_profile_name((SbxProfile)i));
     }
-    return 0;
+    if (!p->prefilter)
+        return 0;
+    int r = sbx_seccomp_compile_compute_zygote(&p->compute_zygote_bpf, &p->compute_child_bpf, e);
+    return r < 0 ? sbx_error_wrap(e, r, "sandbox: compute zygote filter") : 0;
 }
 
 /* ---- talking to a zygote ---- */
@@ -244,6 +257,10 @@ static int send_init(SbxPool *p, PZygote *z)
         .n_slots = z->n_slots,
     };
     memcpy(in.bpf, p->bpf, sizeof(in.bpf));
+    if (z->compute) {
+        in.bpf[SBX_PROFILE_COMPUTE] = p->compute_child_bpf;
+        in.self_bpf = p->compute_zygote_bpf;
+    }
     SbxBuf buf = {0};
     SbxWriter w;
     int r = sbx_init_encode(&w, &buf, &in);
@@ -640,9 +657,11 @@ static int input_memfd(const SbxRequest *req)
     return TAKE_FD(fd);
 }
 
-/* Picks the least busy ready zygote and records the attempt. */
-static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen)
+/* Picks the least busy ready zygote of the attempt's kind and records the
+ * attempt. */
+static int reserve(SbxPool *p, uint64_t id, SbxProfile profile, unsigned *ret_z, uint64_t *ret_gen)
 {
+    bool compute = p->prefilter && profile == SBX_PROFILE_COMPUTE;
     pthread_mutex_lock(&p->lock);
     int r = -EAGAIN;
     PZygote *best = NULL;
@@ -651,7 +670,8 @@ static int reserve(SbxPool *p, uint64_t id, unsigned *ret_z, uint64_t *ret_gen)
     else if (p->running < p->max_children)
         for (unsigned i = 0; i < p->nz; i++) {
             PZygote *z = &p->z[i];
-            if (z->state == Z_READY && z->running < z->capacity && (!best || z->running < best->running))
+            if (z->compute == compute && z->state == Z_READY && z->running < z->capacity &&
+                (!best || z->running < best->running))
                 best = z;
         }
     for (unsigned i = 0; best && i < p->max_children; i++)
@@ -701,7 +721,7 @@ int sbx_spawn(SbxPool *p, const SbxRequest *req)
     }
     unsigned zi;
     uint64_t gen;
-    if ((r = reserve(p, req->id, &zi, &gen)) == 0)
+    if ((r = reserve(p, req->id, profile, &zi, &gen)) == 0)
         send_to(p, zi, gen, &buf, fd);
     sbx_buf_free(&buf);
     return r;
@@ -801,6 +821,8 @@ SbxPool *sbx_pool_free(SbxPool *p)
     sbx_cgroup_free(p->cg);
     for (int i = 0; i < _SBX_PROFILE_MAX; i++)
         sbx_bpf_free(&p->bpf[i]);
+    sbx_bpf_free(&p->compute_zygote_bpf);
+    sbx_bpf_free(&p->compute_child_bpf);
     safe_close(p->ep);
     safe_close(p->wake_fd);
     free(p->scratch_root);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *const outcome_table[_SBX_OUTCOME_MAX] = {
     [SBX_OK] = "OK",
@@ -187,4 +188,29 @@ void sbx_rm_tree_at(int dfd, const char *name, int depth)
             sbx_rm_tree_at(dirfd(d), de->d_name, depth + 1);
     closedir(d);
     (void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+void *sbx_private_alloc(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (madvise(p, len, MADV_DONTFORK) < 0) {
+        munmap(p, len);
+        return NULL;
+    }
+    return p;
+}
+
+/* mremap() keeps the mapping's flags, MADV_DONTFORK included. */
+void *sbx_private_resize(void *p, size_t old_len, size_t new_len)
+{
+    void *q = mremap(p, old_len, new_len, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void sbx_private_free(void *p, size_t len)
+{
+    if (p)
+        munmap(p, len);
 }

@@ -88,6 +88,14 @@ void sbx_format_bytes(uint64_t n, char *buf, size_t size);
 
 const char *sbx_signal_name(int sig);
 
+/* Zygote-private memory: anonymous pages marked MADV_DONTFORK. A fork
+ * leaves them out of the child (which must never touch them) and does not
+ * write-protect them, so the zygote's writes after a fork cost no
+ * copy-on-write fault. Zeroed; NULL on failure. */
+void *sbx_private_alloc(size_t len);
+void *sbx_private_resize(void *p, size_t old_len, size_t new_len);
+void sbx_private_free(void *p, size_t len);
+
 /* rm -rf of dfd/name, not following symlinks, at most 64 levels deep. */
 void sbx_rm_tree_at(int dfd, const char *name, int depth);
 

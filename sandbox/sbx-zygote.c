@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@
 #include "sandbox/sbx-util.h"
 
 enum { PIPE_OUT, PIPE_ERR, PIPE_PROG, _PIPE_MAX };
-enum { EV_SOCK = 1, EV_SIGNAL, EV_PIPE };
+enum { EV_SOCK = 1, EV_SIGNAL, EV_PIPE, EV_SLOT_PIPE };
 
 #define EV_DATA(kind, idx, pipe) (((uint64_t)(kind) << 32) | ((uint64_t)(idx) << 2) | (pipe))
 /* After the child exits, wait this long for pipes held by its leftovers. */
@@ -46,6 +47,8 @@ typedef struct ZAttempt {
     SbxProfile profile;
     SbxLimits lim;
     int fd[_PIPE_MAX];
+    bool slot_pipes; /* fd[] are the slot's pipes: not ours to close */
+    bool drained;    /* ... and read to the end with the slot empty */
     uint64_t t_start, deadline, exit_at, kmsg_until;
     SbxBuf out;
     char line[2][SBX_LINE_MAX]; /* partial stderr / progress lines */
@@ -68,9 +71,20 @@ typedef struct KmsgHit {
     int nr;
 } KmsgHit;
 
+typedef struct PipeSet {
+    int rd[_PIPE_MAX], wr[_PIPE_MAX];
+} PipeSet;
+
 typedef struct Zygote {
     int sock, ep, sigfd, kmsg_fd, devnull;
     pid_t self;
+    bool root, has_groups;
+    /* cgroup mode: each slot keeps one set of pipes for all its attempts
+     * (made and watched once). An attempt's output is complete when its
+     * slot is empty: every writer is gone, and only the zygote holds the
+     * write ends, which is why these pipes never see EOF. */
+    PipeSet *slot_pipes;
+    int *slot_owner; /* attempt index per slot, -1 when idle */
     SbxZygoteInit init;
     const SbxBuiltin *builtins;
     size_t n_builtins;
@@ -94,6 +108,9 @@ typedef struct Zygote {
 } Zygote;
 
 static _Noreturn void die(Zygote *z, int code);
+
+/* A prefiltered zygote serves the compute profile only (sbx-pool.c). */
+static bool compute_only(const Zygote *z) { return z->init.self_bpf.len > 0; }
 
 /* ---- sending to the caller ---- */
 
@@ -180,12 +197,23 @@ static int make_scratch(Zygote *z, ZAttempt *a)
     snprintf(a->scratch, sizeof(a->scratch), "%s/z%u-%" PRIu64, z->init.scratch_root, z->init.index, ++z->seq);
     if (mkdir(a->scratch, 0700) < 0 && errno != EEXIST)
         return -errno;
-    if (geteuid() == 0 && chown(a->scratch, z->init.uid, z->init.gid) < 0)
+    if (z->root && chown(a->scratch, z->init.uid, z->init.gid) < 0)
         return -errno;
     return 0;
 }
 
 /* ---- the attempt table ---- */
+
+/* An unused entry. Its output buffer is kept for the next attempt (already
+ * mapped, so reusing it costs no syscall and no fault). */
+static void reset_attempt(ZAttempt *a, const ZAttempt *init)
+{
+    SbxBuf out = a->out;
+    *a = *init;
+    out.len = 0;
+    a->out = out;
+    a->out.dontfork = true;
+}
 
 static ZAttempt *find_attempt(Zygote *z, uint64_t id)
 {
@@ -229,25 +257,49 @@ static void kill_attempt(Zygote *z, ZAttempt *a)
         kill(a->pid, SIGKILL);
 }
 
+/* The explicit EPOLL_CTL_DEL matters: a child forked meanwhile may still
+ * hold a copy of this read end (until its close_range()), which would keep
+ * the closed fd's registration alive and firing. */
 static void close_pipe(Zygote *z, ZAttempt *a, int which)
 {
     if (a->fd[which] < 0)
         return;
+    if (a->slot_pipes) {
+        a->fd[which] = -1;
+        return;
+    }
     epoll_ctl(z->ep, EPOLL_CTL_DEL, a->fd[which], NULL);
     a->fd[which] = safe_close(a->fd[which]);
+}
+
+/* What is left in an idle slot's pipes (a killed attempt's last words). */
+static void discard_slot_pipes(Zygote *z, int slot)
+{
+    static char sink[4096];
+    for (int i = 0; i < _PIPE_MAX; i++)
+        while (read(z->slot_pipes[slot].rd[i], sink, sizeof(sink)) > 0)
+            ;
 }
 
 static void release_attempt(Zygote *z, ZAttempt *a)
 {
     for (int i = 0; i < _PIPE_MAX; i++)
         close_pipe(z, a, i);
-    if (a->slot >= 0)
+    if (a->slot >= 0) {
         (void)sbx_zslot_drain(&z->slots[a->slot], 20000);
+        sbx_zslot_rearm(&z->slots[a->slot]);
+        if (a->slot_pipes) {
+            z->slot_owner[a->slot] = -1;
+            if (!a->drained) /* ended by the grace period, leftovers still writing */
+                discard_slot_pipes(z, a->slot);
+        }
+    }
     put_slot(z, a->slot);
     if (a->scratch[0])
         sbx_rm_tree_at(AT_FDCWD, a->scratch, 0);
-    sbx_buf_free(&a->out);
-    *a = (ZAttempt){.slot = -1, .fd = {-1, -1, -1}};
+    if (a->out.cap > SBX_BUF_KEEP)
+        sbx_buf_free(&a->out);
+    reset_attempt(a, &(ZAttempt){.slot = -1, .fd = {-1, -1, -1}});
     z->running--;
 }
 
@@ -381,13 +433,27 @@ static bool read_lines(Zygote *z, ZAttempt *a, int which)
 }
 
 static void finish_attempt(Zygote *z, ZAttempt *a);
+static void on_pipe(Zygote *z, unsigned idx, int which);
+
+/* Per-attempt pipes end with EOF; a slot's pipes when the slot is empty
+ * (then everything written is in them). Leftovers get EXIT_GRACE_US. */
+static bool output_complete(Zygote *z, ZAttempt *a)
+{
+    if (!a->slot_pipes)
+        return a->fd[0] < 0 && a->fd[1] < 0 && a->fd[2] < 0;
+    if (sbx_zslot_populated(&z->slots[a->slot]))
+        return false;
+    for (int p = 0; p < _PIPE_MAX; p++)
+        on_pipe(z, (unsigned)(a - z->att), p);
+    a->drained = true;
+    return true;
+}
 
 static void maybe_finish(Zygote *z, ZAttempt *a)
 {
     if (!a->exited)
         return;
-    bool open = a->fd[0] >= 0 || a->fd[1] >= 0 || a->fd[2] >= 0;
-    if (open && sbx_now_us() < a->exit_at + EXIT_GRACE_US)
+    if (!output_complete(z, a) && sbx_now_us() < a->exit_at + EXIT_GRACE_US)
         return;
     finish_attempt(z, a);
 }
@@ -402,6 +468,15 @@ static void on_pipe(Zygote *z, unsigned idx, int which)
         close_pipe(z, a, which);
         maybe_finish(z, a);
     }
+}
+
+static void on_slot_pipe(Zygote *z, unsigned slot, int which)
+{
+    int owner = z->slot_owner[slot];
+    if (owner >= 0 && z->att[owner].fd[which] >= 0)
+        on_pipe(z, (unsigned)owner, which);
+    else
+        discard_slot_pipes(z, (int)slot); /* nobody's: a dead attempt's leftovers */
 }
 
 /* ---- seccomp violation names ---- */
@@ -456,7 +531,8 @@ static void classify(Zygote *z, ZAttempt *a, SbxResult *res, char *msg, size_t s
         .limits = &a->lim,
     };
     if (a->slot >= 0)
-        sbx_zslot_collect(&z->slots[a->slot], &x.peak_bytes, &x.oom);
+        sbx_zslot_collect(&z->slots[a->slot], WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGKILL, &x.peak_bytes,
+                          &x.oom);
     if (WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGSYS && x.syscall_nr < 0)
         x.syscall_nr = kmsg_lookup(z, a->pid);
     sbx_classify(&x, res, msg, size);
@@ -513,8 +589,9 @@ static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage 
                 sbx_zslot_kill(&z->slots[a->slot]);
         } else
             kill(-pid, SIGKILL);
-        for (int p = 0; p < _PIPE_MAX; p++)
-            on_pipe(z, i, p);
+        if (!a->slot_pipes) /* a slot's pipes are read once it is empty */
+            for (int p = 0; p < _PIPE_MAX; p++)
+                on_pipe(z, i, p);
         maybe_finish(z, a);
         return;
     }
@@ -523,9 +600,9 @@ static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage 
 
 static void on_sigchld(Zygote *z)
 {
-    struct signalfd_siginfo si;
-    while (read(z->sigfd, &si, sizeof(si)) == sizeof(si))
-        ;
+    struct signalfd_siginfo si[8];
+    while (read(z->sigfd, si, sizeof(si)) == (ssize_t)sizeof(si))
+        ; /* a short read emptied it; wait4 below reaps every child anyway */
     for (;;) {
         int status;
         struct rusage ru;
@@ -550,17 +627,42 @@ static void apply_defaults(SbxLimits *l)
         l->log_max_bytes = SBX_DEFAULT_LOG;
 }
 
-static int make_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX])
+static int close_pipe_set(PipeSet *ps, int r)
 {
+    for (int i = 0; i < _PIPE_MAX; i++) {
+        ps->rd[i] = safe_close(ps->rd[i]);
+        ps->wr[i] = safe_close(ps->wr[i]);
+    }
+    return r;
+}
+
+/* Read ends non-blocking (the zygote's), write ends blocking (the child's
+ * fds 1-3); all close-on-exec. */
+static int make_pipes(PipeSet *ps)
+{
+    for (int i = 0; i < _PIPE_MAX; i++)
+        ps->rd[i] = ps->wr[i] = -1;
     for (int i = 0; i < _PIPE_MAX; i++) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
-            return -errno;
-        rd[i] = p[0];
-        wr[i] = p[1];
+            return close_pipe_set(ps, -errno);
+        ps->rd[i] = p[0];
+        ps->wr[i] = p[1];
         if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
-            return -errno;
+            return close_pipe_set(ps, -errno);
     }
+    return 0;
+}
+
+/* rlimit mode: a fresh set per attempt, which ends with EOF. */
+static int attempt_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX])
+{
+    PipeSet ps;
+    int r = make_pipes(&ps);
+    if (r < 0)
+        return r;
+    memcpy(rd, ps.rd, sizeof(ps.rd));
+    memcpy(wr, ps.wr, sizeof(ps.wr));
     return 0;
 }
 
@@ -622,31 +724,33 @@ static int build_ruleset(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
     return f->ruleset < 0 ? f->ruleset : 0;
 }
 
-static _Noreturn void run_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
+/* Everything the child needs, copied out of the zygote's private state
+ * (which a fork leaves behind) into the plan on this stack. */
+static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const SpawnFds *f, const int wr[_PIPE_MAX],
+                       SbxChildPlan *plan)
 {
     const SbxZSlot *s = a->slot >= 0 ? &z->slots[a->slot] : NULL;
     bool v1 = s && s->version == 1;
-    SbxChildPlan plan = {
-        .join_fds = s ? s->join_fd : NULL,
+    *plan = (SbxChildPlan){
         /* v2 children are born in the slot unless clone3 was unavailable */
         .n_join_fds = !s               ? 0
                       : v1             ? SBX_CG_UNIFIED
                       : s->dir_fd >= 0 ? 0
                                        : 1,
         .mode = z->init.mode,
-        .limits = &a->lim,
-        .drop_ids = geteuid() == 0,
+        .limits = a->lim,
+        .drop_ids = z->root,
+        .drop_groups = z->has_groups,
         .uid = z->init.uid,
         .gid = z->init.gid,
         .fd_in = f->input,
-        .fd_out = f->wr[PIPE_OUT],
-        .fd_err = f->wr[PIPE_ERR],
-        .fd_prog = f->wr[PIPE_PROG],
+        .fd_out = wr[PIPE_OUT],
+        .fd_err = wr[PIPE_ERR],
+        .fd_prog = wr[PIPE_PROG],
         .ruleset_fd = f->ruleset,
         .envp = m->env,
-        .cwd = a->scratch[0] ? a->scratch : NULL,
         .zygote_pid = z->self,
-        .bpf = &z->init.bpf[a->profile],
+        .bpf = z->init.bpf[a->profile],
         .sigsys_report = a->profile == SBX_PROFILE_COMPUTE,
         .fn = m->builtin >= 0 ? z->builtins[m->builtin].fn : NULL,
         .argv = m->argv,
@@ -654,7 +758,10 @@ static _Noreturn void run_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds
         .report_map = z->reports,
         .report_map_len = z->reports_len,
     };
-    sbx_child_run(&plan);
+    if (s)
+        memcpy(plan->join_fds, s->join_fd, sizeof(plan->join_fds));
+    _Static_assert(sizeof(plan->cwd) == sizeof(a->scratch), "the scratch path fits the plan");
+    memcpy(plan->cwd, a->scratch, sizeof(plan->cwd));
 }
 
 static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
@@ -662,16 +769,25 @@ static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
     int r;
     if (a->profile != SBX_PROFILE_COMPUTE && (r = make_scratch(z, a)) < 0)
         return r;
-    if ((r = make_pipes(f->rd, f->wr)) < 0 || (r = build_ruleset(z, a, m, f)) < 0)
+    const PipeSet *sp = a->slot >= 0 ? &z->slot_pipes[a->slot] : NULL;
+    if ((!sp && (r = attempt_pipes(f->rd, f->wr)) < 0) || (r = build_ruleset(z, a, m, f)) < 0)
         return r;
     z->reports[a - z->att] = (SbxChildReport){0};
+    SbxChildPlan plan;
+    plan_child(z, a, m, f, sp ? sp->wr : f->wr, &plan);
     a->t_start = sbx_now_us();
     pid_t pid = fork_into(z, a);
     if (pid < 0)
         return -errno;
     if (pid == 0)
-        run_child(z, a, m, f);
+        sbx_child_run(&plan);
     a->pid = pid;
+    if (sp) {
+        memcpy(a->fd, sp->rd, sizeof(a->fd));
+        a->slot_pipes = true;
+        z->slot_owner[a->slot] = (int)(a - z->att);
+        return 0;
+    }
     for (int i = 0; i < _PIPE_MAX; i++) {
         a->fd[i] = TAKE_FD(f->rd[i]);
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_DATA(EV_PIPE, a - z->att, i)};
@@ -690,6 +806,11 @@ static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why
         *why = "sandbox: unknown built-in (zygote table differs from the caller's)";
         return NULL;
     }
+    SbxProfile profile = m->builtin >= 0 ? z->builtins[m->builtin].profile : m->profile;
+    if (compute_only(z) && profile != SBX_PROFILE_COMPUTE) {
+        *why = "sandbox: a compute zygote was sent an attempt of another profile";
+        return NULL;
+    }
     ZAttempt *a = NULL;
     for (unsigned i = 0; i < z->n_att && !a; i++)
         if (!z->att[i].used)
@@ -700,13 +821,13 @@ static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why
         *why = "sandbox: no free slot in this zygote";
         return NULL;
     }
-    *a = (ZAttempt){.used = true,
-                    .id = m->id,
-                    .slot = slot,
-                    .fd = {-1, -1, -1},
-                    .lim = m->limits,
-                    .sigsys_nr = -1,
-                    .profile = m->builtin >= 0 ? z->builtins[m->builtin].profile : m->profile};
+    reset_attempt(a, &(ZAttempt){.used = true,
+                                 .id = m->id,
+                                 .slot = slot,
+                                 .fd = {-1, -1, -1},
+                                 .lim = m->limits,
+                                 .sigsys_nr = -1,
+                                 .profile = profile});
     apply_defaults(&a->lim);
     z->running++;
     return a;
@@ -798,21 +919,21 @@ static void on_sock(Zygote *z, uint32_t events)
         flush_out(z);
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         return;
-    for (int rounds = 0; rounds < 8; rounds++) {
-        if (sbx_buf_reserve(&z->in, 65536) < 0)
-            die(z, 3);
-        char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-        struct iovec iov = {.iov_base = z->in.data + z->in.len, .iov_len = z->in.cap - z->in.len};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        ssize_t n = recvmsg(z->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            break;
-        if (n <= 0)
-            die(z, 0); /* the caller closed: pool freed or caller died */
-        take_fds(z, &mh);
-        z->in.len += (size_t)n;
-        on_frames(z);
-    }
+    /* One read per wake-up: epoll is level-triggered, so more data brings
+     * us back, and a fork is not followed by a read that finds nothing. */
+    if (sbx_buf_reserve(&z->in, 65536) < 0)
+        die(z, 3);
+    char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+    struct iovec iov = {.iov_base = z->in.data + z->in.len, .iov_len = z->in.cap - z->in.len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n = recvmsg(z->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0)
+        die(z, 0); /* the caller closed: pool freed or caller died */
+    take_fds(z, &mh);
+    z->in.len += (size_t)n;
+    on_frames(z);
 }
 
 /* ---- timers ---- */
@@ -830,6 +951,8 @@ static int next_timeout_ms(Zygote *z)
             next = MIN(next, a->progress_sent_at + SBX_PROGRESS_INTERVAL_US);
         if (a->exited)
             next = MIN(next, a->kmsg_until ? a->kmsg_until : a->exit_at + EXIT_GRACE_US);
+        if (a->exited && a->slot_pipes)
+            next = MIN(next, now + 1000); /* leftovers dying: is the slot empty yet? */
     }
     if (z->lazy_flush_at)
         next = MIN(next, z->lazy_flush_at);
@@ -904,8 +1027,8 @@ static int setup_slots(Zygote *z)
     unsigned n = z->init.n_slots;
     if (z->init.mode != SBX_MODE_CGROUP)
         return 0;
-    z->slots = calloc(n, sizeof(*z->slots));
-    z->free_slots = calloc(n, sizeof(unsigned));
+    z->slots = sbx_private_alloc(n * sizeof(*z->slots));
+    z->free_slots = sbx_private_alloc(n * sizeof(unsigned));
     if (!z->slots || !z->free_slots)
         return -ENOMEM;
     for (unsigned i = 0; i < n; i++) {
@@ -933,27 +1056,56 @@ static int setup_loop(Zygote *z)
     ev.data.u64 = EV_DATA(EV_SIGNAL, 0, 0);
     if (epoll_ctl(z->ep, EPOLL_CTL_ADD, z->sigfd, &ev) < 0)
         return -errno;
-    z->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    /* Compute children trap and name their syscall themselves. */
+    z->kmsg_fd = compute_only(z) ? -1 : open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (z->kmsg_fd >= 0)
         lseek(z->kmsg_fd, 0, SEEK_END);
+    return 0;
+}
+
+static int setup_slot_pipes(Zygote *z)
+{
+    unsigned n = z->init.mode == SBX_MODE_CGROUP ? z->init.n_slots : 0;
+    if (n == 0)
+        return 0;
+    z->slot_pipes = sbx_private_alloc(n * sizeof(*z->slot_pipes));
+    z->slot_owner = sbx_private_alloc(n * sizeof(*z->slot_owner));
+    if (!z->slot_pipes || !z->slot_owner)
+        return -ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        z->slot_owner[i] = -1;
+        int r = make_pipes(&z->slot_pipes[i]);
+        if (r < 0)
+            return r;
+        for (int k = 0; k < _PIPE_MAX; k++) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_DATA(EV_SLOT_PIPE, i, k)};
+            if (epoll_ctl(z->ep, EPOLL_CTL_ADD, z->slot_pipes[i].rd[k], &ev) < 0)
+                return -errno;
+        }
+    }
     return 0;
 }
 
 static int setup(Zygote *z)
 {
     z->n_att = z->init.max_children;
-    z->att = calloc(z->n_att, sizeof(*z->att));
+    z->att = sbx_private_alloc(z->n_att * sizeof(*z->att));
     z->reports_len = (z->n_att * sizeof(SbxChildReport) + 4095) & ~(size_t)4095;
     z->reports = mmap(NULL, z->reports_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (!z->att || z->reports == MAP_FAILED)
         return -ENOMEM;
     for (unsigned i = 0; i < z->n_att; i++)
-        z->att[i] = (ZAttempt){.slot = -1, .fd = {-1, -1, -1}};
+        reset_attempt(&z->att[i], &(ZAttempt){.slot = -1, .fd = {-1, -1, -1}});
     if (mkdir(z->init.scratch_root, 0711) < 0 && errno != EEXIST)
         return -errno;
-    open_paths(z);
+    /* Every open fd is copied by each fork and closed by each child: a
+     * compute zygote opens no Landlock paths (compute has no Landlock). */
+    if (!compute_only(z))
+        open_paths(z);
     int r = setup_slots(z);
-    return r < 0 ? r : setup_loop(z);
+    if (r == 0)
+        r = setup_loop(z);
+    return r < 0 ? r : setup_slot_pipes(z);
 }
 
 static void read_init(Zygote *z)
@@ -1009,6 +1161,30 @@ static void warm_child_path(void)
         (void)setgroups((size_t)n, groups);
 }
 
+/* A compute zygote confines itself once; its children inherit the filter
+ * and stack the short one of their profile (sbx-seccomp.c). */
+static int load_self_filter(Zygote *z)
+{
+    if (!z->init.self_bpf.len)
+        return 0;
+    struct sock_fprog prog = {.len = (unsigned short)z->init.self_bpf.len, .filter = z->init.self_bpf.insns};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        return -errno;
+    return 0;
+}
+
+/* What every child would set the same way is set once here and inherited:
+ * no core dumps, the default file size limit, no supplementary groups. */
+static void own_limits(Zygote *z)
+{
+    struct rlimit core = {0, 0}, fsize = {SBX_DEFAULT_FSIZE, SBX_DEFAULT_FSIZE};
+    if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+        _exit(4);
+    if (z->root)
+        (void)setgroups(0, NULL);
+    z->has_groups = getgroups(0, NULL) != 0;
+}
+
 static void stdio_to_devnull(void)
 {
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -1021,15 +1197,20 @@ static void stdio_to_devnull(void)
 
 _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_builtins)
 {
-    static Zygote zz;
-    Zygote *z = &zz;
+    /* The zygote's own state is private: see sbx_private_alloc(). */
+    Zygote *z = sbx_private_alloc(sizeof(*z));
+    if (!z)
+        _exit(3);
     *z = (Zygote){.sock = sock,
                   .kmsg_fd = -1,
                   .devnull = -1,
                   .loader_fd = -1,
                   .builtins = builtins,
                   .n_builtins = n_builtins,
-                  .self = getpid()};
+                  .in.dontfork = true,
+                  .outq.dontfork = true,
+                  .self = getpid(),
+                  .root = geteuid() == 0};
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "flowd-zygote");
     /* Orphaned grandchildren come to us, so they are reaped (and their pids
@@ -1047,8 +1228,9 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     if (chdir("/") < 0) /* hold no mount busy; also binds chdir for children */
         _exit(4);
     warm_child_path();
+    own_limits(z);
     read_init(z);
-    if (setup(z) < 0)
+    if (setup(z) < 0 || load_self_filter(z) < 0)
         _exit(4);
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, SBX_FRAME_READY);
@@ -1062,9 +1244,14 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
             die(z, 5);
         /* Pipes first: a child's last output must be read before its exit
          * is handled in the same round. */
-        for (int i = 0; i < n; i++)
-            if (evs[i].data.u64 >> 32 == EV_PIPE)
-                on_pipe(z, (unsigned)(evs[i].data.u64 & 0xffffffffu) >> 2, (int)(evs[i].data.u64 & 3));
+        for (int i = 0; i < n; i++) {
+            uint64_t kind = evs[i].data.u64 >> 32;
+            unsigned idx = (unsigned)(evs[i].data.u64 & 0xffffffffu) >> 2;
+            if (kind == EV_PIPE)
+                on_pipe(z, idx, (int)(evs[i].data.u64 & 3));
+            else if (kind == EV_SLOT_PIPE)
+                on_slot_pipe(z, idx, (int)(evs[i].data.u64 & 3));
+        }
         for (int i = 0; i < n; i++) {
             if (evs[i].data.u64 >> 32 == EV_SIGNAL)
                 on_sigchld(z);

@@ -183,6 +183,23 @@ static int bi_progress_spam(void)
 
 static int bi_ignore_input(void) { return write(1, "{}", 2) == 2 ? 0 : 1; }
 
+/* Input "NR A0 A1 A2": makes that raw syscall, so one built-in can try
+ * each of the syscalls its zygote may use and it may not. */
+static int bi_raw_syscall(void)
+{
+    char buf[128];
+    ssize_t n = read(0, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return 9;
+    buf[n] = '\0';
+    long v[4] = {0};
+    char *p = buf;
+    for (int i = 0; i < 4; i++)
+        v[i] = strtol(p, &p, 10);
+    long r = syscall(v[0], v[1], v[2], v[3]);
+    return r < 0 ? 7 : 0;
+}
+
 enum {
     B_NOOP,
     B_SPIN_FOREVER,
@@ -204,6 +221,7 @@ enum {
     B_PROGRESS_SPAM,
     B_IGNORE_INPUT,
     B_SCAN_SECRET,
+    B_RAW_SYSCALL,
 };
 
 static const SbxBuiltin builtins[] = {
@@ -227,6 +245,7 @@ static const SbxBuiltin builtins[] = {
     [B_PROGRESS_SPAM] = {"progress_spam", bi_progress_spam, SBX_PROFILE_COMPUTE},
     [B_IGNORE_INPUT] = {"ignore_input", bi_ignore_input, SBX_PROFILE_COMPUTE},
     [B_SCAN_SECRET] = {"scan_secret", bi_scan_secret, SBX_PROFILE_COMPUTE},
+    [B_RAW_SYSCALL] = {"raw_syscall", bi_raw_syscall, SBX_PROFILE_COMPUTE},
 };
 
 /* ---- health checks after every case ---- */
@@ -544,6 +563,39 @@ static void test_hostile_kill_builtin(void **state)
     run_builtin(B_KILL_INIT, NULL, NULL, &r);
     expect_violation(&r, "kill");
     t_run_free(&r);
+    assert_healthy();
+}
+
+/* Built-ins are forked by a zygote that runs under a broader filter (it
+ * forks, reaps, writes cgroup files, drops ids for its children); each
+ * of those syscalls is still forbidden to a built-in and named. */
+static void test_hostile_builtin_zygote_syscalls(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    static const struct {
+        const char *name, *input;
+    } cases[] = {
+        {"clone", "56 17 0 0"}, /* fork-like: SIGCHLD */
+        {"fork", "57 0 0 0"},          {"wait4", "61 -1 0 1"},       {"kill", "62 1 0 0"},
+        {"setresuid", "117 0 0 0"},    {"setgroups", "116 0 0 0"},   {"prctl", "157 15 0 0"},  /* PR_SET_NAME */
+        {"pipe2", "293 0 0 0"},        {"dup2", "33 1 9 0"},         {"fcntl", "72 1 4 2048"}, /* F_SETFL O_NONBLOCK */
+        {"openat", "257 -100 0 0"},    {"epoll_ctl", "233 0 0 0"},   {"recvmsg", "47 0 0 0"},
+        {"sendto", "44 1 0 0"},        {"pwrite64", "18 1 0 0"},     {"prlimit64", "302 0 7 0"},
+        {"rt_sigaction", "13 31 0 0"}, {"seccomp", "317 0 0 0"},     {"chdir", "80 0 0 0"},
+        {"getppid", "110 0 0 0"},      {"close_range", "436 0 0 0"}, {"set_robust_list", "273 0 24 0"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        TRun r;
+        run_builtin(B_RAW_SYSCALL, NULL, cases[i].input, &r);
+        print_message("%s: %s\n", cases[i].name, r.message);
+        expect_violation(&r, cases[i].name);
+        t_run_free(&r);
+    }
+    TRun ok;
+    run_builtin(B_RAW_SYSCALL, NULL, "72 1 3 0", &ok); /* fcntl F_GETFL stays allowed */
+    T_EXPECT(&ok, SBX_OK);
+    t_run_free(&ok);
     assert_healthy();
 }
 
@@ -921,6 +973,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hostile_mount),
         cmocka_unit_test(test_hostile_setuid0),
         cmocka_unit_test(test_hostile_kill_builtin),
+        cmocka_unit_test(test_hostile_builtin_zygote_syscalls),
         cmocka_unit_test(test_hostile_kill_ppid_python),
         cmocka_unit_test(test_hostile_exhaust_fds),
         cmocka_unit_test(test_hostile_fill_disk_past_fsize),
