@@ -141,7 +141,7 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc)
         syscall(__NR_vhangup);
 }
 
-static int install_sigsys_report(void)
+int sbx_install_sigsys_report(void)
 {
     struct sigaction sa = {.sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigemptyset(&sa.sa_mask);
@@ -166,9 +166,13 @@ static void join_cgroup(const SbxChildPlan *p)
 _Noreturn void sbx_child_run(const SbxChildPlan *p)
 {
     int r;
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL); /* the zygote blocks SIGCHLD */
+    /* The zygote blocks SIGCHLD; a built-in of a compute zygote cannot fork,
+     * and has its zygote's NO_NEW_PRIVS and SIGSYS handler already. */
+    if (!p->prefiltered) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+    }
     if (p->mode == SBX_MODE_RLIMIT)
         setpgid(0, 0); /* so the group can be killed; cgroup mode kills the slot */
 
@@ -179,21 +183,22 @@ _Noreturn void sbx_child_run(const SbxChildPlan *p)
         fail(p, SBX_STAGE_IDS, -r);
     if ((r = setup_fds(p)) < 0)
         fail(p, SBX_STAGE_FDS, -r);
-    environ = p->envp;
+    if (p->envp[0] || (environ && environ[0]))
+        environ = p->envp; /* (not written when both are empty: a page less to copy) */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         fail(p, SBX_STAGE_PDEATHSIG, errno);
     if (getppid() != p->zygote_pid)
         _exit(127); /* the zygote is gone: nobody will read our output */
     if (p->cwd[0] && chdir(p->cwd) < 0)
         fail(p, SBX_STAGE_CWD, errno);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    if (!p->prefiltered && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail(p, SBX_STAGE_NNP, errno);
     if (p->ruleset_fd >= 0) {
         if (syscall(__NR_landlock_restrict_self, 4, 0) < 0)
             fail(p, SBX_STAGE_LANDLOCK, errno);
         close(4);
     }
-    if (p->sigsys_report && (r = install_sigsys_report()) < 0)
+    if (p->sigsys_report && !p->prefiltered && (r = sbx_install_sigsys_report()) < 0)
         fail(p, SBX_STAGE_SECCOMP, -r);
     if ((r = load_seccomp(p)) < 0)
         fail(p, SBX_STAGE_SECCOMP, -r);

@@ -200,6 +200,7 @@ typedef struct SbxChildPlan {
     pid_t zygote_pid;
     SbxBpf bpf;
     bool sigsys_report; /* compute: name the syscall before dying */
+    bool prefiltered;   /* a compute zygote's: NNP, SIGSYS handler inherited */
     SbxBuiltinFn fn;    /* or argv */
     char **argv;
     SbxChildReport *report;
@@ -208,6 +209,8 @@ typedef struct SbxChildPlan {
 } SbxChildPlan;
 
 _Noreturn void sbx_child_run(const SbxChildPlan *p);
+/* The SIGSYS handler that names a trapped syscall on fd 2 (compute). */
+int sbx_install_sigsys_report(void);
 
 /* The marker a trapping built-in writes on fd 2 before it dies. */
 #define SBX_SIGSYS_MARK "\001sbx-sigsys "

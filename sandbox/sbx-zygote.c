@@ -50,10 +50,7 @@ typedef struct ZAttempt {
     bool slot_pipes; /* fd[] are the slot's pipes: not ours to close */
     bool drained;    /* ... and read to the end with the slot empty */
     uint64_t t_start, deadline, exit_at, kmsg_until;
-    SbxBuf out;
-    char line[2][SBX_LINE_MAX]; /* partial stderr / progress lines */
     size_t line_len[2];
-    char progress[SBX_LINE_MAX];
     size_t progress_len;
     bool progress_pending;
     uint64_t progress_sent_at;
@@ -63,7 +60,12 @@ typedef struct ZAttempt {
     int status;
     struct rusage ru;
     int sigsys_nr;
+    SbxBuf out; /* kept from attempt to attempt (reset_attempt) */
+    /* Big buffers last: reset_attempt() clears only what comes before
+     * `out` (their lengths), so a reset writes one page, not four. */
     char scratch[512];
+    char line[2][SBX_LINE_MAX]; /* partial stderr / progress lines */
+    char progress[SBX_LINE_MAX];
 } ZAttempt;
 
 typedef struct KmsgHit {
@@ -204,15 +206,19 @@ static int make_scratch(Zygote *z, ZAttempt *a)
 
 /* ---- the attempt table ---- */
 
-/* An unused entry. Its output buffer is kept for the next attempt (already
- * mapped, so reusing it costs no syscall and no fault). */
-static void reset_attempt(ZAttempt *a, const ZAttempt *init)
+/* An unused entry: every field before `out` cleared, no slot, no fds. The
+ * output buffer is kept for the next attempt (mapped already, so reusing
+ * it costs no syscall and no fault). */
+static void reset_attempt(ZAttempt *a)
 {
-    SbxBuf out = a->out;
-    *a = *init;
-    out.len = 0;
-    a->out = out;
+    memset(a, 0, offsetof(ZAttempt, out));
+    a->slot = -1;
+    for (int i = 0; i < _PIPE_MAX; i++)
+        a->fd[i] = -1;
+    a->sigsys_nr = -1;
+    a->out.len = 0;
     a->out.dontfork = true;
+    a->scratch[0] = '\0';
 }
 
 static ZAttempt *find_attempt(Zygote *z, uint64_t id)
@@ -299,7 +305,7 @@ static void release_attempt(Zygote *z, ZAttempt *a)
         sbx_rm_tree_at(AT_FDCWD, a->scratch, 0);
     if (a->out.cap > SBX_BUF_KEEP)
         sbx_buf_free(&a->out);
-    reset_attempt(a, &(ZAttempt){.slot = -1, .fd = {-1, -1, -1}});
+    reset_attempt(a);
     z->running--;
 }
 
@@ -317,11 +323,21 @@ static void maybe_send_progress(Zygote *z, ZAttempt *a, bool force)
     a->progress_sent_at = now;
 }
 
+/* The number after the mark; the line is not NUL-terminated (its buffer
+ * holds whatever longer line came before). */
+static int parse_sigsys_nr(const char *p, const char *end)
+{
+    int nr = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && nr < 100000; p++)
+        nr = nr * 10 + (*p - '0');
+    return nr;
+}
+
 static void on_log_line(Zygote *z, ZAttempt *a, const char *s, size_t n)
 {
     const char *mark = memmem(s, n, SBX_SIGSYS_MARK, sizeof(SBX_SIGSYS_MARK) - 1);
     if (mark) {
-        a->sigsys_nr = atoi(mark + sizeof(SBX_SIGSYS_MARK) - 1);
+        a->sigsys_nr = parse_sigsys_nr(mark + sizeof(SBX_SIGSYS_MARK) - 1, s + n);
         n = (size_t)(mark - s);
         if (n == 0)
             return;
@@ -585,7 +601,11 @@ static void on_child_exit(Zygote *z, pid_t pid, int status, const struct rusage 
          * (a setsid() grandchild included) dies now, and then the pipes it
          * held reach EOF. */
         if (a->slot >= 0) {
-            if (sbx_zslot_populated(&z->slots[a->slot]))
+            /* A compute child is one task (no clone, fork or threads in its
+             * profile, none in its setup): reaped, its slot is empty. */
+            if (a->profile == SBX_PROFILE_COMPUTE)
+                z->slots[a->slot].empty = true;
+            else if (sbx_zslot_populated(&z->slots[a->slot]))
                 sbx_zslot_kill(&z->slots[a->slot]);
         } else
             kill(-pid, SIGKILL);
@@ -752,6 +772,7 @@ static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const Spawn
         .zygote_pid = z->self,
         .bpf = z->init.bpf[a->profile],
         .sigsys_report = a->profile == SBX_PROFILE_COMPUTE,
+        .prefiltered = compute_only(z),
         .fn = m->builtin >= 0 ? z->builtins[m->builtin].fn : NULL,
         .argv = m->argv,
         .report = &z->reports[a - z->att],
@@ -821,13 +842,12 @@ static ZAttempt *claim_attempt(Zygote *z, const SbxSpawnMsg *m, const char **why
         *why = "sandbox: no free slot in this zygote";
         return NULL;
     }
-    reset_attempt(a, &(ZAttempt){.used = true,
-                                 .id = m->id,
-                                 .slot = slot,
-                                 .fd = {-1, -1, -1},
-                                 .lim = m->limits,
-                                 .sigsys_nr = -1,
-                                 .profile = profile});
+    reset_attempt(a);
+    a->used = true;
+    a->id = m->id;
+    a->slot = slot;
+    a->lim = m->limits;
+    a->profile = profile;
     apply_defaults(&a->lim);
     z->running++;
     return a;
@@ -1095,7 +1115,7 @@ static int setup(Zygote *z)
     if (!z->att || z->reports == MAP_FAILED)
         return -ENOMEM;
     for (unsigned i = 0; i < z->n_att; i++)
-        reset_attempt(&z->att[i], &(ZAttempt){.slot = -1, .fd = {-1, -1, -1}});
+        reset_attempt(&z->att[i]);
     if (mkdir(z->init.scratch_root, 0711) < 0 && errno != EEXIST)
         return -errno;
     /* Every open fd is copied by each fork and closed by each child: a
@@ -1161,14 +1181,16 @@ static void warm_child_path(void)
         (void)setgroups((size_t)n, groups);
 }
 
-/* A compute zygote confines itself once; its children inherit the filter
- * and stack the short one of their profile (sbx-seccomp.c). */
+/* A compute zygote confines itself once; its children inherit the filter,
+ * NO_NEW_PRIVS and the SIGSYS handler that names a trapped syscall, and
+ * stack the short filter of their profile (sbx-seccomp.c). */
 static int load_self_filter(Zygote *z)
 {
     if (!z->init.self_bpf.len)
         return 0;
     struct sock_fprog prog = {.len = (unsigned short)z->init.self_bpf.len, .filter = z->init.self_bpf.insns};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sbx_install_sigsys_report() < 0 ||
+        syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
         return -errno;
     return 0;
 }

@@ -69,6 +69,16 @@ static int bi_setuid0(void) { return (int)syscall(SYS_setuid, 0) == 0 ? 0 : 7; }
 
 static int bi_kill_init(void) { return (int)syscall(SYS_kill, 1, SIGKILL) == 0 ? 0 : 7; }
 
+/* A long line of digits on stderr first: the SIGSYS mark's number must not
+ * run on into what an earlier, longer line left in the zygote's buffer. */
+static int bi_digits_then_kill(void)
+{
+    static const char digits[] = "1234567890123456789012345678901234567890\n";
+    if (write(2, digits, sizeof(digits) - 1) < 0)
+        return 9;
+    return bi_kill_init();
+}
+
 static int bi_memory_bomb(void)
 {
     for (;;) {
@@ -222,6 +232,7 @@ enum {
     B_IGNORE_INPUT,
     B_SCAN_SECRET,
     B_RAW_SYSCALL,
+    B_DIGITS_THEN_KILL,
 };
 
 static const SbxBuiltin builtins[] = {
@@ -246,6 +257,7 @@ static const SbxBuiltin builtins[] = {
     [B_IGNORE_INPUT] = {"ignore_input", bi_ignore_input, SBX_PROFILE_COMPUTE},
     [B_SCAN_SECRET] = {"scan_secret", bi_scan_secret, SBX_PROFILE_COMPUTE},
     [B_RAW_SYSCALL] = {"raw_syscall", bi_raw_syscall, SBX_PROFILE_COMPUTE},
+    [B_DIGITS_THEN_KILL] = {"digits_then_kill", bi_digits_then_kill, SBX_PROFILE_COMPUTE},
 };
 
 /* ---- health checks after every case ---- */
@@ -563,6 +575,11 @@ static void test_hostile_kill_builtin(void **state)
     run_builtin(B_KILL_INIT, NULL, NULL, &r);
     expect_violation(&r, "kill");
     t_run_free(&r);
+    for (int i = 0; i < 3; i++) { /* the same attempt entry, a longer stderr line before */
+        run_builtin(B_DIGITS_THEN_KILL, NULL, NULL, &r);
+        expect_violation(&r, "kill");
+        t_run_free(&r);
+    }
     assert_healthy();
 }
 
