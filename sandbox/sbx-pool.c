@@ -3,7 +3,7 @@
  * one reader thread.
  *
  * Zygotes: posix_spawn() of /proc/self/exe with a hidden argv[1]
- * (SBX_ZYGOTE_FLAG), the socket on fd 3 and an empty environment;
+ * (SBX_ZYGOTE_FLAG), the socket on fd 3 and an environment of only LD_BIND_NOW=1;
  * sbx_zygote_maybe_run() at the top of main() turns that process into a
  * zygote, which gets its configuration (seccomp programs included) in an
  * INIT frame. The same path restarts a dead zygote from the reader thread,
@@ -285,7 +285,7 @@ static int socket_pair(int sv[2])
  * fork of the caller: built-in children are copies of the zygote, and a
  * fork would hand them the caller's heap and initial stack, with its
  * environment (the server's secrets) and whatever it had loaded. The
- * environment is empty; everything the zygote needs comes in INIT. */
+ * environment holds only LD_BIND_NOW=1; everything the zygote needs comes in INIT. */
 static int exec_zygote(const SbxPool *p, PZygote *z)
 {
     int sv[2];
@@ -296,7 +296,10 @@ static int exec_zygote(const SbxPool *p, PZygote *z)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, sv[1], SBX_ZYGOTE_FD);
     char *argv[] = {"flowd-zygote", SBX_ZYGOTE_FLAG, NULL};
-    char *envp[] = {NULL};
+    /* Only LD_BIND_NOW: every symbol of every library is bound once in the
+     * zygote, not lazily again in each child (whose first call of each
+     * function would run the binder and copy the GOT page it writes). */
+    char *envp[] = {"LD_BIND_NOW=1", NULL};
     pid_t pid;
     r = posix_spawn(&pid, p->zygote_exe, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
