@@ -698,7 +698,12 @@ static pid_t fork_into(Zygote *z, ZAttempt *a)
             return pid;
         z->slots[a->slot].dir_fd = safe_close(z->slots[a->slot].dir_fd); /* use the write */
     }
-    return fork();
+    /* A raw fork, not glibc's: its at-fork handlers take and release the
+     * malloc, stdio and loader locks around the fork, writing libc pages
+     * that both processes then copy (4 faults on each side). The zygote
+     * is single-threaded, so no lock is held, and glibc (>= 2.34) asks the
+     * kernel for the tid where it matters (raise, abort). */
+    return (pid_t)syscall(__NR_clone, SIGCHLD, NULL, NULL, NULL, 0);
 }
 
 typedef struct SpawnFds {
