@@ -78,7 +78,7 @@ static const Var vars[] = {
      "consecutive failures that open a circuit breaker"},
     {"FLOWD_CIRCUIT_COOLDOWN_SECONDS", VAR_UINT, S(circuit_cooldown_seconds), "30", 1, 86400, NULL,
      "how long an open circuit fails fast before one trial attempt"},
-    {"FLOWD_ZYGOTES", VAR_UINT, S(zygotes), "0", 0, 64, NULL,
+    {"FLOWD_ZYGOTES", VAR_UINT, S(zygotes), "0", 0, 16, NULL,
      "fork servers per kind, general and compute (0: one per CPU, at most 4)"},
 };
 
