@@ -448,7 +448,8 @@ static void zygote_died(SbxPool *p, PZygote *z)
     z->sock = safe_close(z->sock);
     pthread_mutex_unlock(&z->wlock);
     kill(z->pid, SIGKILL);
-    (void)waitpid(z->pid, NULL, 0);
+    int status = 0;
+    (void)waitpid(z->pid, &status, 0);
     /* Its children died with it (PDEATHSIG); what they left in the slots
      * (setsid() escapees) dies now, before the slots are handed out again. */
     for (unsigned i = 0; p->cg && i < z->n_slots; i++)
@@ -475,8 +476,16 @@ static void zygote_died(SbxPool *p, PZygote *z)
     z->failures++;
     z->restart_at = now + backoff;
 
-    SbxResult res = {
-        .outcome = SBX_INTERNAL, .output = "", .message = "sandbox: the zygote running this attempt died; it was lost"};
+    /* SIGSYS: the zygote made a call its own filter does not allow (compute
+     * zygotes, sbx-seccomp.c), a bug worth naming. */
+    char msg[160];
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+        snprintf(msg, sizeof(msg), "sandbox: the zygote running this attempt died of SIG%s%s; the attempt was lost",
+                 sbx_signal_name(WTERMSIG(status)),
+                 WTERMSIG(status) == SIGSYS ? " (a system call its own seccomp filter refuses)" : "");
+    else
+        snprintf(msg, sizeof(msg), "sandbox: the zygote running this attempt died; the attempt was lost");
+    SbxResult res = {.outcome = SBX_INTERNAL, .output = "", .message = msg};
     for (unsigned i = 0; i < n_lost; i++)
         deliver(p, &(SbxEvent){.type = SBX_EV_DONE, .id = lost[i], .result = &res});
 }
@@ -791,7 +800,8 @@ static void stop_zygote(PZygote *z)
         close(pidfd);
     } else
         kill(z->pid, SIGKILL);
-    (void)waitpid(z->pid, NULL, 0);
+    int status = 0;
+    (void)waitpid(z->pid, &status, 0);
     z->pid = 0;
 }
 

@@ -238,6 +238,18 @@ static void test_sbx_zygote_crash_restarts(void **state)
     assert_true(sbx_pool_healthy(p));
     for (int i = 0; i < 6; i++)
         run_noop(p);
+    /* A zygote that dies of SIGSYS (as one would that made a call its own
+     * filter refuses) is named in the lost attempt's message. */
+    req = t_builtin(B_SLEEP);
+    assert_int_equal(t_start(p, &req, &r), 0);
+    for (int i = 0; i < 200 && r.pid == 0; i++)
+        usleep(5000);
+    assert_int_equal(kill(parent_of(r.pid), SIGSYS), 0);
+    t_wait(&r, 10);
+    T_EXPECT(&r, SBX_INTERNAL);
+    print_message("%s\n", r.message);
+    assert_non_null(strstr(r.message, "died of SIGSYS (a system call its own seccomp filter refuses)"));
+    t_run_free(&r);
     sbx_pool_free(p);
 }
 
