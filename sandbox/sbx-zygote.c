@@ -1158,34 +1158,6 @@ static void read_init(Zygote *z)
     }
 }
 
-/* Children are forks of this process: a libc function a child calls for
- * the first time is bound lazily in the child's copy of the GOT, again in
- * every child. Calling them once here, harmlessly, binds them for all. */
-static void warm_child_path(void)
-{
-    struct rlimit rl;
-    struct sigaction sa;
-    sigset_t set;
-    int pdeath;
-    (void)getppid();
-    (void)setpgid(0, 0);
-    (void)prctl(PR_GET_PDEATHSIG, &pdeath);
-    (void)setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1);
-    (void)setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1);
-    (void)dup2(0, 0);
-    if (getrlimit(RLIMIT_CORE, &rl) == 0)
-        (void)setrlimit(RLIMIT_CORE, &rl);
-    (void)sigaction(SIGSYS, NULL, &sa);
-    (void)sigprocmask(SIG_SETMASK, NULL, &set);
-    (void)pwrite(-1, "", 0, 0);
-    (void)munmap(NULL, 0);
-    (void)syscall(__NR_getpid);
-    gid_t groups[64];
-    int n = getgroups(ELEMENTSOF(groups), groups);
-    if (n >= 0 && geteuid() == 0)
-        (void)setgroups((size_t)n, groups);
-}
-
 /* A compute zygote confines itself once; its children inherit the filter,
  * NO_NEW_PRIVS and the SIGSYS handler that names a trapped syscall, and
  * stack the short filter of their profile (sbx-seccomp.c). */
@@ -1252,9 +1224,8 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     stdio_to_devnull();
-    if (chdir("/") < 0) /* hold no mount busy; also binds chdir for children */
+    if (chdir("/") < 0) /* hold no mount busy */
         _exit(4);
-    warm_child_path();
     own_limits(z);
     read_init(z);
     if (setup(z) < 0 || load_self_filter(z) < 0)

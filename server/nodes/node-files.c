@@ -121,31 +121,19 @@ static int read_fd(int fd, const char *rel, uint64_t max, char **ret_data, size_
 {
     struct stat st;
     StrBuf b = {0};
-    char buf[65536];
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         *ret_msg = xasprintf("files/%s is not a regular file", rel);
         return -EINVAL;
     }
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *ret_msg = xasprintf("cannot read files/%s: %s", rel, strerror(errno));
-            sb_free(&b);
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        if (b.len + (size_t)n > max) {
-            *ret_msg =
-                xasprintf("files/%s is larger than the limit of %llu bytes (max_bytes)", rel, (unsigned long long)max);
-            sb_free(&b);
-            return -EFBIG;
-        }
-        sb_append(&b, buf, (size_t)n);
-    }
+    int r = node_read_all(fd, max, &b);
+    if (r == -EFBIG)
+        *ret_msg =
+            xasprintf("files/%s is larger than the limit of %llu bytes (max_bytes)", rel, (unsigned long long)max);
+    else if (r < 0)
+        *ret_msg = xasprintf("cannot read files/%s: %s", rel, strerror(-r));
+    if (r < 0)
+        return r;
     *ret_len = b.len;
     *ret_data = b.s ? sb_take(&b) : xstrdup("");
     return 0;

@@ -65,11 +65,14 @@ typedef struct NodeCtx {
 /* A built-in's body: 0 with *ret (a new object), or -1 with e set. */
 typedef int (*NodeRunFn)(const NodeCtx *c, json_t **ret, NodeErr *e);
 
-/* Reads the envelope, runs fn, writes its output or its failure; returns
- * the child's exit code. */
 /* Writes all of s to fd, retrying on EINTR and short writes; 0 or -errno. */
 int node_write_all(int fd, const char *s, size_t len);
+/* Appends everything readable from fd to *b, at most max bytes; 0, -errno,
+ * or -EFBIG past max. *b is freed on an error. */
+int node_read_all(int fd, size_t max, StrBuf *b);
 
+/* Reads the envelope, runs fn, writes its output or its failure; returns
+ * the child's exit code. */
 int node_main(NodeRunFn fn);
 /* The same on an envelope already parsed (tests). Returns fn's result. */
 int node_run_envelope(NodeRunFn fn, const json_t *env, json_t **ret, NodeErr *e);

@@ -12,21 +12,11 @@
 int node_read_envelope(json_t **ret)
 {
     StrBuf b = {0};
-    char buf[65536];
     json_error_t jerr;
 
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            sb_free(&b);
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        sb_append(&b, buf, (size_t)n);
-    }
+    int r = node_read_all(STDIN_FILENO, SIZE_MAX, &b);
+    if (r < 0)
+        return r;
     json_t *env = json_loadb(b.s ? b.s : "{}", b.len ? b.len : 2, 0, &jerr);
     sb_free(&b);
     if (!env || !json_is_object(env)) {
@@ -35,6 +25,24 @@ int node_read_envelope(json_t **ret)
     }
     *ret = env;
     return 0;
+}
+
+int node_read_all(int fd, size_t max, StrBuf *b)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        int r = n < 0 ? -errno : b->len + (size_t)n > max ? -EFBIG : 0;
+        if (r < 0) {
+            sb_free(b);
+            return r;
+        }
+        if (n == 0)
+            return 0;
+        sb_append(b, buf, (size_t)n);
+    }
 }
 
 int node_write_all(int fd, const char *s, size_t len)
