@@ -203,9 +203,11 @@ _Noreturn void sbx_child_run(const SbxChildPlan *p)
     if ((r = load_seccomp(p)) < 0)
         fail(p, SBX_STAGE_SECCOMP, -r);
 
-    if (p->fn) {
+    if (p->fn || p->template_run) {
         /* Node code must not reach the report page of its siblings. */
         munmap(p->report_map, p->report_map_len);
+        if (p->template_run)
+            p->template_run((const char *const *)p->argv);
         _exit(p->fn());
     }
     execve(p->argv[0], p->argv, p->envp);

@@ -95,6 +95,7 @@ typedef struct SbxZygoteInit {
     int cgroup_version;
     bool memsw;
     int landlock_abi;
+    bool use_template; /* general zygotes warm their SbxTemplate */
     uint32_t max_children;
     char *scratch_root;
     char **ro_paths;              /* NULL-terminated */
@@ -202,6 +203,7 @@ typedef struct SbxChildPlan {
     bool sigsys_report; /* compute: name the syscall before dying */
     bool prefiltered;   /* a compute zygote's: NNP, SIGSYS handler inherited */
     SbxBuiltinFn fn;    /* or argv */
+    void (*template_run)(const char *const *argv) __attribute__((noreturn)); /* or execve */
     char **argv;
     SbxChildReport *report;
     void *report_map; /* the whole shared mapping, unmapped before node code */

@@ -76,6 +76,7 @@ struct SbxPool {
     unsigned per_kind; /* zygotes per kind; nz = 2 * per_kind with prefilter */
     SbxCgroup *cg;
     int landlock_abi;
+    bool use_template;
     PZygote *z;
     unsigned nz;
     PAttempt *att;
@@ -141,6 +142,7 @@ static int check_config(const SbxConfig *cfg, SbxError *e)
 static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
 {
     p->mode = cfg->mode;
+    p->use_template = !cfg->no_template;
     /* 0 means "not set": children never run as root. */
     p->uid = cfg->uid ? cfg->uid : 65534;
     p->gid = cfg->gid ? cfg->gid : 65534;
@@ -250,6 +252,7 @@ static int send_init(SbxPool *p, PZygote *z)
         .cgroup_version = p->cg ? p->cg->version : 0,
         .memsw = p->cg && p->cg->memsw,
         .landlock_abi = p->landlock_abi,
+        .use_template = p->use_template,
         .max_children = z->n_slots ? z->n_slots : z->capacity,
         .scratch_root = p->scratch_root,
         .ro_paths = p->ro_paths,

@@ -107,7 +107,12 @@ typedef struct Zygote {
     uint64_t seq;
     KmsgHit kmsg_hits[32];
     unsigned kmsg_next;
+    const SbxTemplate *tmpl; /* warmed, or NULL */
 } Zygote;
+
+static const SbxTemplate *program_template;
+
+void sbx_zygote_set_template(const SbxTemplate *t) { program_template = t; }
 
 static _Noreturn void die(Zygote *z, int code);
 
@@ -688,8 +693,13 @@ static int attempt_pipes(int rd[_PIPE_MAX], int wr[_PIPE_MAX])
 
 /* v2: the child is born in its slot, which also avoids the cgroup.procs
  * write that stalls ~7 ms after idle (synchronize_rcu). */
-static pid_t fork_into(Zygote *z, ZAttempt *a)
+static pid_t fork_into(Zygote *z, ZAttempt *a, bool warm)
 {
+    /* A child that runs on in the zygote's image (a template's) needs
+     * glibc's fork: it records the child's own tid for the threads the
+     * child may start. It joins its slot with a write. */
+    if (warm)
+        return fork();
     if (a->slot >= 0 && z->slots[a->slot].dir_fd >= 0) {
         struct clone_args ca = {
             .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)z->slots[a->slot].dir_fd};
@@ -752,7 +762,7 @@ static int build_ruleset(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
 /* Everything the child needs, copied out of the zygote's private state
  * (which a fork leaves behind) into the plan on this stack. */
 static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const SpawnFds *f, const int wr[_PIPE_MAX],
-                       SbxChildPlan *plan)
+                       bool warm, SbxChildPlan *plan)
 {
     const SbxZSlot *s = a->slot >= 0 ? &z->slots[a->slot] : NULL;
     bool v1 = s && s->version == 1;
@@ -760,8 +770,8 @@ static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const Spawn
         /* v2 children are born in the slot unless clone3 was unavailable */
         .n_join_fds = !s               ? 0
                       : v1             ? SBX_CG_UNIFIED
-                      : s->dir_fd >= 0 ? 0
-                                       : 1,
+                      : s->dir_fd >= 0 && !warm ? 0
+                                                : 1,
         .mode = z->init.mode,
         .limits = a->lim,
         .drop_ids = z->root,
@@ -779,6 +789,7 @@ static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const Spawn
         .sigsys_report = a->profile == SBX_PROFILE_COMPUTE,
         .prefiltered = compute_only(z),
         .fn = m->builtin >= 0 ? z->builtins[m->builtin].fn : NULL,
+        .template_run = warm ? z->tmpl->run : NULL,
         .argv = m->argv,
         .report = &z->reports[a - z->att],
         .report_map = z->reports,
@@ -790,6 +801,16 @@ static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const Spawn
     memcpy(plan->cwd, a->scratch, sizeof(plan->cwd));
 }
 
+static bool claimed_by_template(Zygote *z, const ZAttempt *a, const SbxSpawnMsg *m)
+{
+    if (!z->tmpl || !m->argv || a->profile != SBX_PROFILE_INTERPRETER ||
+        !z->tmpl->claims((const char *const *)m->argv, (const char *const *)m->env))
+        return false;
+    if (z->tmpl->prepare)
+        z->tmpl->prepare((const char *const *)m->argv);
+    return true;
+}
+
 static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
 {
     int r;
@@ -799,10 +820,11 @@ static int start_child(Zygote *z, ZAttempt *a, SbxSpawnMsg *m, SpawnFds *f)
     if ((!sp && (r = attempt_pipes(f->rd, f->wr)) < 0) || (r = build_ruleset(z, a, m, f)) < 0)
         return r;
     z->reports[a - z->att] = (SbxChildReport){0};
+    bool warm = claimed_by_template(z, a, m);
     SbxChildPlan plan;
-    plan_child(z, a, m, f, sp ? sp->wr : f->wr, &plan);
+    plan_child(z, a, m, f, sp ? sp->wr : f->wr, warm, &plan);
     a->t_start = sbx_now_us();
-    pid_t pid = fork_into(z, a);
+    pid_t pid = fork_into(z, a, warm);
     if (pid < 0)
         return -errno;
     if (pid == 0)
@@ -1230,6 +1252,9 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     read_init(z);
     if (setup(z) < 0 || load_self_filter(z) < 0)
         _exit(4);
+    /* Compute zygotes run built-ins only: no program to warm. */
+    if (program_template && z->init.use_template && !compute_only(z) && program_template->warm() == 0)
+        z->tmpl = program_template;
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, SBX_FRAME_READY);
     sbx_put_u32(&w, (uint32_t)z->self);

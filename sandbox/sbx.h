@@ -82,6 +82,9 @@ typedef struct SbxConfig {
      * dedicated program forks much faster than a server linked with dozens
      * of libraries: fork and exit cost grows with the mappings. */
     const char *zygote_exe;
+    /* Do not start python attempts from a zygote's warm interpreter (see
+     * SbxTemplate); every python attempt then starts python3 afresh. */
+    bool no_template;
 } SbxConfig;
 
 typedef struct SbxLimits {
@@ -196,6 +199,27 @@ SbxPool *sbx_pool_free(SbxPool *p);
 const char *sbx_outcome_name(SbxOutcome o);
 const char *sbx_profile_name(SbxProfile p);
 const char *sbx_mode_name(SbxMode m);
+
+/* A template: a program a general zygote starts once and forks, instead of
+ * each child executing it. A child whose request the template claims runs
+ * the same setup as any other (cgroup, ids, fds, Landlock, seccomp with the
+ * request's profile) and then calls run() where it would call execve(). */
+typedef struct SbxTemplate {
+    const char *name;
+    /* In the zygote, once, before any child: 0 when ready. */
+    int (*warm)(void);
+    /* In the zygote, per INTERPRETER request: does run() do what execve of
+     * argv with this whole environment would? */
+    bool (*claims)(const char *const *argv, const char *const *env);
+    /* In the zygote, before the fork of a claimed request (may be NULL). */
+    void (*prepare)(const char *const *argv);
+    /* In the child, after its setup. */
+    void (*run)(const char *const *argv) __attribute__((noreturn));
+} SbxTemplate;
+
+/* The zygotes of this program warm t (unless SbxConfig.no_template). Call
+ * before sbx_zygote_maybe_run(). */
+void sbx_zygote_set_template(const SbxTemplate *t);
 
 /* If argv says this process is a zygote (started by sbx_pool_new() or to
  * replace a dead one), runs it and never returns; otherwise returns at once.

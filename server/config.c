@@ -71,6 +71,8 @@ static const Var vars[] = {
     {"FLOWD_EXEC_ALLOW", VAR_STRING, S(exec_allow), NULL, 0, 0, NULL,
      "programs exec nodes may run (absolute paths, colon-separated)"},
     {"FLOWD_PYTHON", VAR_STRING, S(python), "/usr/bin/python3", 0, 0, NULL, "interpreter for python nodes"},
+    {"FLOWD_PYTHON_START", VAR_CHOICE, S(python_start), "warm", 0, 0, "warm|exec",
+     "warm: python nodes fork a zygote's started interpreter; exec: each starts python3"},
     {"FLOWD_SANDBOX", VAR_CHOICE, S(sandbox), "cgroup", 0, 0, "cgroup|rlimit",
      "cgroup: full confinement (needs cgroup access); rlimit: weaker, no cgroups"},
     {"FLOWD_SANDBOX_UID", VAR_UINT, S(sandbox_uid), "65534", 1, 4294967294u, NULL, "uid/gid node children run as"},

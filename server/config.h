@@ -38,6 +38,7 @@ typedef struct FlowdConfig {
     char *plugin_dir;
     char *exec_allow;
     char *python;
+    char *python_start;
     char *sandbox;
     uint32_t sandbox_uid;
     uint32_t zygotes;

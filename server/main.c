@@ -209,6 +209,7 @@ static int start_sandbox(Flowd *f)
         .n_builtins = n_builtins,
         .zygote_exe = f->zygote_exe,
         .ro_paths = nodes_ro_paths(),
+        .no_template = strcmp(f->cfg.python_start, "exec") == 0,
     };
     SbxError err = {0};
 

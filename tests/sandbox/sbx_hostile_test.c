@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "sandbox/template-python.h"
 #include "tests/sandbox/sbx-test.h"
 
 extern char **environ;
@@ -794,6 +795,20 @@ static void test_hostile_secret_in_memory(void **state)
     assert_healthy();
 }
 
+/* This suite runs twice: python forked from the zygote's warm interpreter
+ * (sbx_hostile_test) and python3 executed (sbx_hostile_started_test). */
+static void test_hostile_python_start_mode(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    TRun r;
+    run_python("import os\nprint(os.readlink('/proc/self/exe'))", NULL, &r);
+    T_EXPECT(&r, SBX_OK);
+    bool started = strstr(r.output, "/usr/bin/python3") != NULL;
+    assert_int_equal(started, getenv("SBX_TEST_NO_TEMPLATE") != NULL);
+    t_run_free(&r);
+}
+
 static void test_hostile_python_execve_shell(void **state)
 {
     (void)state;
@@ -944,7 +959,9 @@ static int group_setup(void **state)
                      .cgroup_name = CG_NAME,
                      .scratch_root = "/tmp/flowd-sbx-hostile",
                      .builtins = builtins,
-                     .n_builtins = ELEMENTSOF(builtins)};
+                     .n_builtins = ELEMENTSOF(builtins),
+                     /* sbx_hostile_started_test: python started by execve */
+                     .no_template = getenv("SBX_TEST_NO_TEMPLATE") != NULL};
     SbxError e = {0};
     int r = sbx_pool_new(&cfg, &pool, &e);
     if (r < 0) {
@@ -964,6 +981,7 @@ static int group_teardown(void **state)
 
 int main(int argc, char **argv)
 {
+    sbx_zygote_set_template(&sbx_template_python);
     sbx_zygote_maybe_run(argc, argv, builtins, ELEMENTSOF(builtins));
     if (!getenv("FLOWD_TEST_SECRET")) {
         setenv("FLOWD_TEST_SECRET",
@@ -975,6 +993,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_python_start_mode),
         cmocka_unit_test(test_hostile_fork_bomb),
         cmocka_unit_test(test_hostile_python_fork),
         cmocka_unit_test(test_hostile_memory_bomb_builtin),

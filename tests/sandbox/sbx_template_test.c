@@ -1,0 +1,217 @@
+/* sbx_template_test.c: python attempts started from a zygote's warm
+ * interpreter (sandbox/template-python.c) behave as python3 -I -S -c run
+ * by execve: the same sys state, environment, stdio, signal dispositions
+ * and exit statuses. Each case runs the same code through a real pool and
+ * as a plain python3 process, and compares what they print.
+ * Needs root and a writable cgroupfs (Bazel tag no-sandbox); skips
+ * otherwise. */
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "sandbox/template-python.h"
+#include "tests/sandbox/sbx-test.h"
+
+#define CG_NAME "flowd-test-template"
+
+static SbxPool *pool;
+static const char *skip_reason;
+
+#define SKIP_IF_NO_POOL()                                                                                              \
+    do {                                                                                                               \
+        if (skip_reason) {                                                                                             \
+            fprintf(stderr, "skipped: %s\n", skip_reason);                                                             \
+            skip();                                                                                                    \
+        }                                                                                                              \
+    } while (0)
+
+/* What the code would print and exit with as a process of its own. */
+typedef struct Direct {
+    char out[65536];
+    int status;
+} Direct;
+
+static void run_direct(const char *const *argv, const char *const *env, Direct *d)
+{
+    int out[2], in[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(in), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, (char *const *)env), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    (void)!write(in[1], "{}", 2);
+    close(in[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof(d->out) - 1 && (k = read(out[0], d->out + n, sizeof(d->out) - 1 - n)) > 0)
+        n += (size_t)k;
+    d->out[n] = 0;
+    close(out[0]);
+    assert_int_equal(waitpid(pid, &d->status, 0), pid);
+}
+
+static void run_pool(const char *const *argv, const char *const *env, TRun *r)
+{
+    SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
+    req.env = env;
+    t_run(pool, &req, r);
+}
+
+/* The code runs both ways with the same argv and environment. */
+static void compare(const char *code, const char *const *env, TRun *r, Direct *d)
+{
+    const char *argv[] = {T_PY, "-I", "-S", "-c", code, "one", "two", NULL};
+    run_pool(argv, env, r);
+    run_direct(argv, env, d);
+}
+
+static const char probe[] =
+    "import sys, os, signal, threading\n"
+    "s = sys.stdout\n"
+    "t = threading.Thread(target=lambda: None)\n"
+    "t.start()\n"
+    "t.join()\n"
+    "print(repr((sys.path, tuple(sys.flags), sys.argv, sys.orig_argv[:4], sys.orig_argv[5:], sys.executable,\n"
+    "    sys._base_executable, sys.prefix, sorted(os.environ.items()), sorted(os.environb.items()),\n"
+    "    os.getenv('A'), s.encoding, s.errors, s.line_buffering, s.buffer.raw.seekable(), sys.stderr.errors,\n"
+    "    sys.stderr.line_buffering, sys.stdin.encoding, sys.stdin.errors, sys.getfilesystemencoding(),\n"
+    "    signal.getsignal(signal.SIGPIPE), signal.getsignal(signal.SIGXFSZ),\n"
+    "    signal.getsignal(signal.SIGINT) is signal.default_int_handler, __name__, sys.flags.hash_randomization,\n"
+    "    t.native_id != threading.get_native_id(), threading.current_thread() is threading.main_thread())))\n";
+
+static void test_template_runs_python(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    TRun r;
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "import os\nprint(os.readlink('/proc/self/exe'))", NULL};
+    run_pool(argv, t_empty_env, &r);
+    T_EXPECT(&r, SBX_OK);
+    /* Forked from the zygote (this test program), not python3 executed. */
+    assert_null(strstr(r.output, "python"));
+    t_run_free(&r);
+}
+
+static void test_template_same_state_as_python3(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    const char *env[] = {"A=1", "PYTHONPATH=/nowhere", "HOME=/tmp", NULL};
+    TRun r;
+    Direct d;
+    compare(probe, env, &r, &d);
+    T_EXPECT(&r, SBX_OK);
+    assert_true(WIFEXITED(d.status) && WEXITSTATUS(d.status) == 0);
+    assert_string_equal(r.output, d.out);
+    assert_non_null(strstr(r.output, "('LC_CTYPE', 'C.UTF-8')")); /* python's coercion, both ways */
+    t_run_free(&r);
+}
+
+static void expect_same_exit(const char *code, int want_status, const char *want_log)
+{
+    TRun r;
+    Direct d;
+    compare(code, t_empty_env, &r, &d);
+    assert_true(WIFEXITED(d.status));
+    assert_int_equal(WEXITSTATUS(d.status), want_status);
+    if (want_status == 0) {
+        T_EXPECT(&r, SBX_OK);
+    } else {
+        T_EXPECT(&r, SBX_NONZERO_EXIT);
+        assert_int_equal(r.exit_code, want_status);
+    }
+    assert_string_equal(r.output, d.out);
+    if (want_log)
+        assert_non_null(strstr(r.log ? r.log : "", want_log));
+    t_run_free(&r);
+}
+
+static void test_template_exit_statuses(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    expect_same_exit("print('{}')", 0, NULL);
+    expect_same_exit("import sys\nprint('{}')\nsys.exit(None)", 0, NULL);
+    expect_same_exit("import sys\nprint('{}')\nsys.exit(3)", 3, NULL);
+    expect_same_exit("import sys\nsys.exit('bye now')", 1, "bye now");
+    expect_same_exit("raise ValueError('no good')", 1, "ValueError: no good");
+    expect_same_exit("def broken(:\n  pass", 1, "SyntaxError");
+    /* The end of the program runs atexit and flushes stdout, as python's does. */
+    expect_same_exit("import atexit, sys\nsys.stdout.write('{\"a\":')\natexit.register(lambda: print('1}'))", 0, NULL);
+}
+
+static void test_template_not_for_a_named_locale(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    const char *env[] = {"LANG=C.UTF-8", NULL};
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "import os\nprint(os.readlink('/proc/self/exe'))", NULL};
+    TRun r;
+    run_pool(argv, env, &r);
+    T_EXPECT(&r, SBX_OK);
+    assert_non_null(strstr(r.output, "python3")); /* python picks its encodings from LANG: started */
+    t_run_free(&r);
+}
+
+static void test_template_children_differ(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "import random, os\nprint(random.random(), os.getpid())", NULL};
+    TRun a, b;
+    run_pool(argv, t_empty_env, &a);
+    run_pool(argv, t_empty_env, &b);
+    T_EXPECT(&a, SBX_OK);
+    T_EXPECT(&b, SBX_OK);
+    assert_string_not_equal(a.output, b.output);
+    t_run_free(&a);
+    t_run_free(&b);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    skip_reason = t_cgroup_unavailable();
+    if (skip_reason)
+        return 0;
+    SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
+                     .zygotes = 1,
+                     .max_children = 4,
+                     .cgroup_name = CG_NAME,
+                     .scratch_root = "/tmp/flowd-sbx-template"};
+    SbxError e = {0};
+    if (sbx_pool_new(&cfg, &pool, &e) < 0) {
+        fprintf(stderr, "sbx_pool_new: %s\n", e.msg);
+        return -1;
+    }
+    return sbx_pool_start(pool, t_on_event, NULL);
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    pool = sbx_pool_free(pool);
+    rmdir("/tmp/flowd-sbx-template");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    sbx_zygote_set_template(&sbx_template_python);
+    sbx_zygote_maybe_run(argc, argv, NULL, 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_template_runs_python),
+        cmocka_unit_test(test_template_same_state_as_python3),
+        cmocka_unit_test(test_template_exit_statuses),
+        cmocka_unit_test(test_template_not_for_a_named_locale),
+        cmocka_unit_test(test_template_children_differ),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
