@@ -8,17 +8,18 @@
  * child that calls execve gets. What the code sees is kept the same as in
  * a started python3 (tests/sandbox/sbx_template_test.c compares them):
  *   sys.argv, sys.orig_argv, sys.executable, sys.path, sys.flags;
- *   os.environ: the attempt's environment, plus LC_CTYPE=C.UTF-8 that
- *     python's C-locale coercion (PEP 538) adds when no locale is named;
+ *   os.environ: the attempt's environment;
+ *   the locale: python starts as under LANG=C.UTF-8, the environment
+ *     flowd gives every node, and claims only attempts whose environment
+ *     names that locale (a C locale, or another, makes python choose other
+ *     encodings or flags: such attempts start python3);
  *   stdio objects built over pipes (the zygote's fds 0-2 are pipes while
  *     python starts, so buffering and seekability are a pipe's);
  *   SIGPIPE and SIGXFSZ ignored and SIGINT raising KeyboardInterrupt;
  *   exit status: SystemExit's code, 1 after an uncaught exception.
  * What differs: every child of one zygote shares its str hash seed (a
  * started python draws its own), and modules the interpreter imported at
- * start are already in sys.modules (as they are in a started python).
- * An environment that names a locale (LC_ALL, LC_CTYPE, LANG) is not
- * claimed: python would pick its encodings from it, so it is started. */
+ * start are already in sys.modules (as they are in a started python). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <limits.h>
@@ -31,6 +32,7 @@
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
+#define TEMPLATE_LOCALE "C.UTF-8"
 #define PY_VERSION_PATH "/usr/bin/python" STR(PY_MAJOR_VERSION) "." STR(PY_MINOR_VERSION)
 
 extern char **environ;
@@ -82,6 +84,10 @@ static int python_warm(void)
 {
     if (!realpath(PY_VERSION_PATH, interp_real))
         return -1;
+    /* python takes its LC_CTYPE (and so its encodings and UTF-8 mode) from
+     * the environment it starts in. */
+    if (setenv("LANG", TEMPLATE_LOCALE, 1) < 0 || unsetenv("LC_ALL") < 0 || unsetenv("LC_CTYPE") < 0)
+        return -1;
     PyPreConfig pre;
     PyPreConfig_InitPythonConfig(&pre);
     pre.isolated = 1;
@@ -93,20 +99,20 @@ static int python_warm(void)
     if (r == 0)
         r = start_with_pipe_stdio(&cfg);
     PyConfig_Clear(&cfg);
-    /* The locale coercion exported LC_CTYPE; the zygote's own environment
-     * stays as it was (children get theirs whole). */
-    unsetenv("LC_CTYPE");
+    unsetenv("LANG"); /* children get their environment whole */
     return r;
 }
 
-static bool names_locale(const char *const *env)
+/* LC_CTYPE as setlocale(LC_CTYPE, "") finds it: the first of LC_ALL,
+ * LC_CTYPE and LANG that is set and not empty. */
+static const char *ctype_locale(const char *const *env)
 {
     static const char *const vars[] = {"LC_ALL=", "LC_CTYPE=", "LANG="};
-    for (; env && *env; env++)
-        for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-            if (!strncmp(*env, vars[i], strlen(vars[i])) && (*env)[strlen(vars[i])])
-                return true;
-    return false;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        for (const char *const *e = env; e && *e; e++)
+            if (!strncmp(*e, vars[i], strlen(vars[i])) && (*e)[strlen(vars[i])])
+                return *e + strlen(vars[i]);
+    return "";
 }
 
 static bool is_interpreter(const char *path)
@@ -125,8 +131,8 @@ static bool python_claims(const char *const *argv, const char *const *env)
     for (int i = 0; i < 5; i++)
         if (!argv[i])
             return false;
-    return !strcmp(argv[1], "-I") && !strcmp(argv[2], "-S") && !strcmp(argv[3], "-c") && !names_locale(env) &&
-           is_interpreter(argv[0]);
+    return !strcmp(argv[1], "-I") && !strcmp(argv[2], "-S") && !strcmp(argv[3], "-c") &&
+           !strcmp(ctype_locale(env), TEMPLATE_LOCALE) && is_interpreter(argv[0]);
 }
 
 /* In the zygote, before the fork: CODE is compiled once and every child
@@ -191,8 +197,6 @@ static int put_env(PyObject *d, const char *entry)
  * place, both see the attempt's environment. */
 static int set_environ(void)
 {
-    if (setenv("LC_CTYPE", "C.UTF-8", 1) < 0) /* as python's coercion does */
-        return -1;
     PyObject *posix = PyImport_ImportModule("posix");
     PyObject *d = posix ? PyObject_GetAttrString(posix, "environ") : NULL;
     int r = d && PyDict_Check(d) ? 0 : -1;

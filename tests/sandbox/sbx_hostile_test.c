@@ -350,8 +350,10 @@ static void run_builtin(int index, const SbxLimits *lim, const char *input, TRun
 
 static void run_python(const char *code, const SbxLimits *lim, TRun *r)
 {
+    static const char *const env[] = {"LANG=C.UTF-8", NULL}; /* as flowd's nodes have */
     const char *argv[] = {T_PY, "-I", "-S", "-c", code, NULL};
     SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
+    req.env = env;
     if (lim)
         req.limits = *lim;
     t_run(pool, &req, r);
