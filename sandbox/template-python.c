@@ -80,6 +80,24 @@ static int set_config(PyConfig *cfg)
     return PyStatus_Exception(st) ? -1 : 0;
 }
 
+/* What every child would otherwise do again: import _signal (its start
+ * reads all 64 dispositions), and move every object to gc's permanent
+ * generation, so that a collection in a child does not walk (and copy the
+ * pages of) the zygote's objects. */
+static int settle(void)
+{
+    PyObject *m = PyImport_ImportModule("_signal");
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = m && gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(gc);
+    Py_XDECREF(m);
+    if (r)
+        return 0;
+    PyErr_Clear();
+    return -1;
+}
+
 static int python_warm(void)
 {
     if (!realpath(PY_VERSION_PATH, interp_real))
@@ -100,6 +118,8 @@ static int python_warm(void)
         r = start_with_pipe_stdio(&cfg);
     PyConfig_Clear(&cfg);
     unsetenv("LANG"); /* children get their environment whole */
+    if (r == 0)
+        r = settle();
     return r;
 }
 
@@ -155,6 +175,7 @@ static void python_prepare(const char *const *argv)
         return;
     }
     cached_code = code;
+    (void)settle();
 }
 
 static PyObject *str_list(const char *const *v)
@@ -209,22 +230,30 @@ static int set_environ(void)
     return r;
 }
 
-static int set_sigint(void)
+static int set_signal(PyObject *m, int sig, const char *handler)
 {
-    PyObject *m = PyImport_ImportModule("_signal");
-    PyObject *h = m ? PyObject_GetAttrString(m, "default_int_handler") : NULL;
-    PyObject *r = h ? PyObject_CallMethod(m, "signal", "iO", SIGINT, h) : NULL;
-    int ok = r != NULL;
-    Py_XDECREF(r);
+    PyObject *h = PyObject_GetAttrString(m, handler);
+    PyObject *r = h ? PyObject_CallMethod(m, "signal", "iO", sig, h) : NULL;
     Py_XDECREF(h);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* What python's start sets (the zygote's interpreter set none: they would
+ * have been the zygote's own), through _signal so that its table agrees. */
+static int set_signals(void)
+{
+    PyObject *m = PyImport_ImportModule("_signal"); /* imported while warming */
+    int r = m && set_signal(m, SIGPIPE, "SIG_IGN") == 0 && set_signal(m, SIGXFSZ, "SIG_IGN") == 0 &&
+                    set_signal(m, SIGINT, "default_int_handler") == 0
+                ? 0
+                : -1;
     Py_XDECREF(m);
-    return ok ? 0 : -1;
+    return r;
 }
 
 static int set_process(const char *const *argv)
 {
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);
     PyObject *exe = PyUnicode_DecodeFSDefault(argv[0]);
     int r = exe ? 0 : -1;
     if (r == 0)
@@ -239,7 +268,7 @@ static int set_process(const char *const *argv)
     if (rest && PyList_SetSlice(sa, 1, 1, rest) < 0)
         r = -1;
     Py_XDECREF(rest);
-    if (r == 0 && (!sa || set_environ() < 0 || set_sigint() < 0))
+    if (r == 0 && (!sa || set_environ() < 0 || set_signals() < 0))
         r = -1;
     return r;
 }
