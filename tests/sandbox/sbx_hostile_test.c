@@ -18,7 +18,11 @@
 
 extern char **environ;
 
-#define CG_NAME "flowd-test-hostile"
+/* The two variants (sbx_hostile_test, sbx_hostile_started_test) may run at
+ * once: each has its own cgroup parent and scratch root. */
+#define STARTED (getenv("SBX_TEST_NO_TEMPLATE") != NULL)
+#define CG_NAME (STARTED ? "flowd-test-hostile-started" : "flowd-test-hostile")
+#define SCRATCH (STARTED ? "/tmp/flowd-sbx-hostile-started" : "/tmp/flowd-sbx-hostile")
 
 static SbxPool *pool;
 static const char *skip_reason;
@@ -807,7 +811,7 @@ static void test_hostile_python_start_mode(void **state)
     run_python("import os\nprint(os.readlink('/proc/self/exe'))", NULL, &r);
     T_EXPECT(&r, SBX_OK);
     bool started = strstr(r.output, "/usr/bin/python3") != NULL;
-    assert_int_equal(started, getenv("SBX_TEST_NO_TEMPLATE") != NULL);
+    assert_int_equal(started, STARTED);
     t_run_free(&r);
 }
 
@@ -959,11 +963,11 @@ static int group_setup(void **state)
                      .zygotes = 2,
                      .max_children = 8,
                      .cgroup_name = CG_NAME,
-                     .scratch_root = "/tmp/flowd-sbx-hostile",
+                     .scratch_root = SCRATCH,
                      .builtins = builtins,
                      .n_builtins = ELEMENTSOF(builtins),
                      /* sbx_hostile_started_test: python started by execve */
-                     .no_template = getenv("SBX_TEST_NO_TEMPLATE") != NULL};
+                     .no_template = STARTED};
     SbxError e = {0};
     int r = sbx_pool_new(&cfg, &pool, &e);
     if (r < 0) {
@@ -977,7 +981,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     pool = sbx_pool_free(pool);
-    rmdir("/tmp/flowd-sbx-hostile");
+    rmdir(SCRATCH);
     return 0;
 }
 
