@@ -77,6 +77,7 @@ struct SbxPool {
     SbxCgroup *cg;
     int landlock_abi;
     bool use_template;
+    char *python_zygote, *python; /* general zygotes are python3 processes */
     PZygote *z;
     unsigned nz;
     PAttempt *att;
@@ -157,7 +158,15 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
     p->builtins = cfg->builtins;
     p->n_builtins = cfg->n_builtins;
     p->scratch_root = strdup(cfg->scratch_root ? cfg->scratch_root : "/tmp/flowd-sbx");
-    p->zygote_exe = strdup(cfg->zygote_exe ? cfg->zygote_exe : "/proc/self/exe");
+    /* A path, not /proc/self/exe: a python zygote executes it when it
+     * cannot load the template. */
+    p->zygote_exe = cfg->zygote_exe ? strdup(cfg->zygote_exe) : realpath("/proc/self/exe", NULL);
+    if (!p->zygote_exe)
+        p->zygote_exe = strdup("/proc/self/exe");
+    if (p->use_template && cfg->python_zygote && p->prefilter) {
+        p->python_zygote = strdup(cfg->python_zygote);
+        p->python = strdup(cfg->python ? cfg->python : "/usr/bin/python3");
+    }
     p->ro_paths = strv_copy(cfg->ro_paths);
     p->z = calloc(p->nz, sizeof(*p->z));
     p->att = calloc(p->max_children, sizeof(*p->att));
@@ -289,6 +298,39 @@ static int socket_pair(int sv[2])
  * fork would hand them the caller's heap and initial stack, with its
  * environment (the server's secrets) and whatever it had loaded. The
  * environment holds only LD_BIND_NOW=1; everything the zygote needs comes in INIT. */
+/* A general zygote with the python template: python3 -I -S, started as
+ * the template's children would be (LANG=C.UTF-8, pipes on fds 0-2, which
+ * its stdio objects are built over), loads flowd_sbx_python.so from its
+ * directory and becomes the zygote; if it cannot, it executes the zygote
+ * program instead (python-zygote.c). */
+static const char python_boot[] =
+    "try:\n"
+    "    __import__('sys').path.insert(0, __import__('sys').argv[2])\n"
+    "    __import__('flowd_sbx_python')\n"
+    "except BaseException:\n"
+    "    pass\n"
+    "__import__('os').execve(__import__('sys').argv[3], ['flowd-zygote', '" SBX_ZYGOTE_FLAG "'],\n"
+    "                        {'LD_BIND_NOW': '1'})\n";
+
+static int spawn_python_zygote(const SbxPool *p, posix_spawn_file_actions_t *fa, pid_t *pid)
+{
+    int io[2];
+    if (pipe2(io, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_adddup2(fa, io[0], 0);
+    posix_spawn_file_actions_adddup2(fa, io[1], 1);
+    posix_spawn_file_actions_adddup2(fa, io[1], 2);
+    char dir[4096];
+    const char *slash = strrchr(p->python_zygote, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p->python_zygote) : 1, slash ? p->python_zygote : ".");
+    char *argv[] = {"python3", "-I", "-S", "-c", (char *)python_boot, SBX_ZYGOTE_FLAG, dir, p->zygote_exe, NULL};
+    char *envp[] = {"LD_BIND_NOW=1", "LANG=C.UTF-8", NULL};
+    int r = posix_spawn(pid, p->python, fa, NULL, argv, envp);
+    close(io[0]);
+    close(io[1]);
+    return -r;
+}
+
 static int exec_zygote(const SbxPool *p, PZygote *z)
 {
     int sv[2];
@@ -304,7 +346,10 @@ static int exec_zygote(const SbxPool *p, PZygote *z)
      * function would run the binder and copy the GOT page it writes). */
     char *envp[] = {"LD_BIND_NOW=1", NULL};
     pid_t pid;
-    r = posix_spawn(&pid, p->zygote_exe, &fa, NULL, argv, envp);
+    if (p->python_zygote && !z->compute)
+        r = -spawn_python_zygote(p, &fa, &pid);
+    else
+        r = posix_spawn(&pid, p->zygote_exe, &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
     if (r != 0) {
@@ -785,6 +830,7 @@ void sbx_pool_info(const SbxPool *p, SbxInfo *ret)
         .landlock = p->landlock_abi > 0,
         .zygotes = p->nz,
         .slots = p->cg ? p->cg->n_slots : 0,
+        .python_template = p->python_zygote != NULL,
     };
 }
 
@@ -843,6 +889,8 @@ SbxPool *sbx_pool_free(SbxPool *p)
     safe_close(p->wake_fd);
     free(p->scratch_root);
     free(p->zygote_exe);
+    free(p->python_zygote);
+    free(p->python);
     strv_free(p->ro_paths);
     free(p->z);
     free(p->att);

@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -213,4 +215,41 @@ void sbx_private_free(void *p, size_t len)
 {
     if (p)
         munmap(p, len);
+}
+
+/* Where a build or an install put flowd_sbx_python.so, seen from this
+ * program: next to it (installed), in its Bazel runfiles, or in the
+ * sandbox/ directory of the bazel-bin tree it sits in. */
+char *sbx_python_zygote_path(void)
+{
+    static const char *const rel[] = {
+        "%s/flowd_sbx_python.so",
+        "%s/%s.runfiles/flowd/sandbox/flowd_sbx_python.so",
+        "%s/../sandbox/flowd_sbx_python.so",
+        "%s/../../sandbox/flowd_sbx_python.so",
+    };
+    char self[PATH_MAX], path[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    const char *srcdir = getenv("TEST_SRCDIR");
+    if (srcdir) {
+        snprintf(path, sizeof(path), "%s/flowd/sandbox/flowd_sbx_python.so", srcdir);
+        if (access(path, R_OK) == 0)
+            return realpath(path, NULL);
+    }
+    for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+        if (i == 1)
+            snprintf(path, sizeof(path), rel[i], self, slash + 1);
+        else
+            snprintf(path, sizeof(path), rel[i], self);
+        if (access(path, R_OK) == 0)
+            return realpath(path, NULL);
+    }
+    return NULL;
 }

@@ -82,9 +82,14 @@ typedef struct SbxConfig {
      * dedicated program forks much faster than a server linked with dozens
      * of libraries: fork and exit cost grows with the mappings. */
     const char *zygote_exe;
-    /* Do not start python attempts from a zygote's warm interpreter (see
-     * SbxTemplate); every python attempt then starts python3 afresh. */
-    bool no_template;
+    /* The python template (see SbxTemplate): the path of the built
+     * flowd_sbx_python.so. General zygotes are then `python` processes
+     * (default /usr/bin/python3) that load it, and python attempts fork a
+     * started interpreter instead of executing python3. Used only where
+     * built-ins have zygotes of their own (not in sanitizer builds). */
+    const char *python_zygote;
+    const char *python;
+    bool no_template; /* ignore python_zygote */
 } SbxConfig;
 
 typedef struct SbxLimits {
@@ -161,6 +166,7 @@ typedef struct SbxInfo {
     bool landlock;
     unsigned zygotes;
     unsigned slots;
+    bool python_template; /* general zygotes are python3 with the template */
 } SbxInfo;
 
 typedef struct SbxPool SbxPool;
@@ -200,8 +206,8 @@ const char *sbx_outcome_name(SbxOutcome o);
 const char *sbx_profile_name(SbxProfile p);
 const char *sbx_mode_name(SbxMode m);
 
-/* A template: a program a general zygote starts once and forks, instead of
- * each child executing it. A child whose request the template claims runs
+/* A template: a program a general zygote has started once and forks,
+ * instead of each child executing it. A child whose request the template claims runs
  * the same setup as any other (cgroup, ids, fds, Landlock, seccomp with the
  * request's profile) and then calls run() where it would call execve(). */
 typedef struct SbxTemplate {
@@ -216,6 +222,11 @@ typedef struct SbxTemplate {
     /* In the child, after its setup. */
     void (*run)(const char *const *argv) __attribute__((noreturn));
 } SbxTemplate;
+
+/* Where flowd_sbx_python.so is, seen from this program (next to it, in
+ * its Bazel runfiles or build tree), for SbxConfig.python_zygote; NULL if
+ * nowhere. Free it. */
+char *sbx_python_zygote_path(void);
 
 /* The zygotes of this program warm t (unless SbxConfig.no_template). Call
  * before sbx_zygote_maybe_run(). */

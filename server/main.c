@@ -36,6 +36,7 @@ typedef struct Flowd {
     char *tls_client_ca;
     char *scratch; /* node scratch root */
     char *zygote_exe;
+    char *python_zygote; /* flowd_sbx_python.so, or NULL */
     SbxPool *sbx;
     SbxInfo sbx_info;
     Store *store;
@@ -209,6 +210,8 @@ static int start_sandbox(Flowd *f)
         .n_builtins = n_builtins,
         .zygote_exe = f->zygote_exe,
         .ro_paths = nodes_ro_paths(),
+        .python_zygote = f->python_zygote,
+        .python = f->cfg.python,
         .no_template = strcmp(f->cfg.python_start, "exec") == 0,
     };
     SbxError err = {0};
@@ -467,6 +470,7 @@ static void free_all(Flowd *f)
     }
     free(f->scratch);
     free(f->zygote_exe);
+    free(f->python_zygote);
     config_free(&f->cfg);
 }
 
@@ -512,6 +516,7 @@ static int run_server(Flowd *f)
         return 1;
     }
     f->zygote_exe = zygote_exe();
+    f->python_zygote = sbx_python_zygote_path();
     f->scratch = scratch_root(f);
     if (!f->scratch) {
         log_error(NULL, "cannot create a scratch directory for nodes under %s or /tmp", f->cfg.data_dir);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "sandbox/sbx.h"
-#include "sandbox/template-python.h"
 #include "server/nodes/nodes.h"
 
 int main(int argc, char **argv)
@@ -21,7 +20,6 @@ int main(int argc, char **argv)
     json_object_seed(0);
     nodes_init(NULL);
     const SbxBuiltin *builtins = nodes_builtins(&n);
-    sbx_zygote_set_template(&sbx_template_python);
     sbx_zygote_maybe_run(argc, argv, builtins, n);
     fprintf(stderr, "flowd-zygote: started by flowd's sandbox only; run flowd instead\n");
     return 2;

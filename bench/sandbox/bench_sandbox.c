@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "sandbox/sbx.h"
-#include "sandbox/template-python.h"
 
 extern char **environ;
 
@@ -327,7 +326,6 @@ static Figure python_latency(SbxPool *p, int n, bool warm)
 
 int main(int argc, char **argv)
 {
-    sbx_zygote_set_template(&sbx_template_python);
     sbx_zygote_maybe_run(argc, argv, builtins, 1);
     const char *json = NULL;
     int n = 2000;
@@ -352,7 +350,8 @@ int main(int argc, char **argv)
                      .cgroup_name = "flowd-bench",
                      .scratch_root = "/tmp/flowd-sbx-bench",
                      .builtins = builtins,
-                     .n_builtins = 1};
+                     .n_builtins = 1,
+                     .python_zygote = sbx_python_zygote_path()};
     SbxPool *p = NULL;
     SbxError e = {0};
     if (sbx_pool_new(&cfg, &p, &e) < 0) {
