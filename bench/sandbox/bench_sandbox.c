@@ -281,8 +281,8 @@ static double python_spawn_once(void)
 
 static double python_pool_once(SbxPool *p, bool warm)
 {
-    const char *const argv[] = {
-        "/usr/bin/python3", "-I", "-S", "-c", getenv("PYCODE") ? getenv("PYCODE") : "import sys; sys.stdout.write('{}')", NULL};
+    static const char *const argv[] = {
+        "/usr/bin/python3", "-I", "-S", "-c", "import sys; sys.stdout.write('{}')", NULL};
     static const char *const warm_env[] = {"LANG=C.UTF-8", NULL};
     static const char *const started_env[] = {"LANG=C.utf8", NULL};
     const char *const *env = warm ? warm_env : started_env;
