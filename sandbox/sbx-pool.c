@@ -163,9 +163,13 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
     p->zygote_exe = cfg->zygote_exe ? strdup(cfg->zygote_exe) : realpath("/proc/self/exe", NULL);
     if (!p->zygote_exe)
         p->zygote_exe = strdup("/proc/self/exe");
-    if (p->use_template && cfg->python_zygote && p->prefilter) {
+    /* (A machine without python3 gets ordinary general zygotes: its python
+     * attempts then fail as they would have, not the pool.) */
+    const char *python = cfg->python ? cfg->python : "/usr/bin/python3";
+    if (p->use_template && cfg->python_zygote && p->prefilter && access(python, X_OK) == 0 &&
+        access(cfg->python_zygote, R_OK) == 0) {
         p->python_zygote = strdup(cfg->python_zygote);
-        p->python = strdup(cfg->python ? cfg->python : "/usr/bin/python3");
+        p->python = strdup(python);
     }
     p->ro_paths = strv_copy(cfg->ro_paths);
     p->z = calloc(p->nz, sizeof(*p->z));

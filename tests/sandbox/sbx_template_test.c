@@ -7,6 +7,7 @@
  * otherwise. */
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tests/sandbox/sbx-test.h"
@@ -206,6 +207,45 @@ static void test_template_children_differ(void **state)
     t_run_free(&b);
 }
 
+/* A module python cannot load (here: not an ELF file at all; in life, a
+ * python3 of another version) leaves an ordinary zygote: the python zygote
+ * executes the zygote program, and python attempts are started. */
+static void test_template_falls_back_when_module_fails(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    const char *dir = "/tmp/flowd-sbx-template-bad";
+    char so[128];
+    snprintf(so, sizeof(so), "%s/flowd_sbx_python.so", dir);
+    mkdir(dir, 0755);
+    FILE *f = fopen(so, "w");
+    assert_non_null(f);
+    fputs("not a shared object\n", f);
+    fclose(f);
+    SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
+                     .zygotes = 1,
+                     .max_children = 2,
+                     .cgroup_name = CG_NAME "-bad",
+                     .scratch_root = "/tmp/flowd-sbx-template-bad/scratch",
+                     .python_zygote = so};
+    SbxPool *bad = NULL;
+    SbxError e = {0};
+    assert_int_equal(sbx_pool_new(&cfg, &bad, &e), 0);
+    assert_int_equal(sbx_pool_start(bad, t_on_event, NULL), 0);
+    const char *argv[] = {T_PY, "-I", "-S", "-c", WHERE, NULL};
+    SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
+    req.env = node_env;
+    TRun r;
+    t_run(bad, &req, &r);
+    T_EXPECT(&r, SBX_OK);
+    assert_string_equal(r.output, "started\n");
+    t_run_free(&r);
+    sbx_pool_free(bad);
+    unlink(so);
+    rmdir("/tmp/flowd-sbx-template-bad/scratch");
+    rmdir(dir);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -251,6 +291,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_template_exit_statuses),
         cmocka_unit_test(test_template_only_for_its_locale_and_flags),
         cmocka_unit_test(test_template_children_differ),
+        cmocka_unit_test(test_template_falls_back_when_module_fails),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
