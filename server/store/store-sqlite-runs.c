@@ -29,7 +29,6 @@ int store_sqlite_run_insert(Store *store, const StoreRun *r, StoreError *e)
     store_bind_text(&b, 13, r->outputs_json);
     store_bind_blob(&b, 14, &r->failure);
     store_bind_key(&b, 15, r->idempotency_key);
-    store_bind_u64(&b, 16, r->last_seq);
     return store_write_exec(s, &b, e, "run_insert", r->run_id);
 }
 
@@ -50,7 +49,6 @@ int store_sqlite_run_update(Store *store, const StoreRun *r, StoreError *e)
     store_bind_u64(&b, 5, r->finished_ns);
     store_bind_text(&b, 6, r->outputs_json);
     store_bind_blob(&b, 7, &r->failure);
-    store_bind_u64(&b, 8, r->last_seq);
     if ((ret = store_write_exec(s, &b, e, "run_update", r->run_id)) < 0)
         return ret;
     if (sqlite3_changes(s->writer.db) == 0)

@@ -8,7 +8,11 @@
 
 #define RUN_COLS                                                                                                       \
     "run_id, tenant, owner, workflow_name, status, degraded, created_ns, started_ns, finished_ns, "                    \
-    "workflow, inputs_json, labels_json, outputs_json, failure, idempotency_key, last_seq"
+    "workflow, inputs_json, labels_json, outputs_json, failure, idempotency_key"
+/* A run's last event seq: the last entry of its events in the primary key
+ * (run_id, seq), 0 before its first event. */
+#define LAST_SEQ(run) "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.run_id = " run ")"
+#define RUN_READ_COLS RUN_COLS ", " LAST_SEQ("runs.run_id")
 
 #define DL_COLS                                                                                                        \
     "id, run_id, node_id, tenant, workflow_name, kind, inputs_json, failure, attempts, created_ns, "                   \
@@ -18,7 +22,7 @@
  * when two runs share a timestamp. The indexes runs_created,
  * runs_tenant_created, runs_status_created and runs_tenant_status_created
  * serve the four filters (scanned backwards). */
-#define RUNS_LIST(where) "SELECT " RUN_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
+#define RUNS_LIST(where) "SELECT " RUN_READ_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
 #define RL_TENANT " AND tenant = ?1"
 #define RL_STATUS " AND status = ?2"
 #define RL_CURSOR " AND (created_ns, run_id) < (?3, ?4)"
@@ -38,13 +42,11 @@ const char *const store_sql_text[_STORE_STMT_MAX] = {
     [STORE_STMT_BEGIN_READ] = "BEGIN",
 
     [STORE_STMT_RUN_INSERT] = "INSERT INTO runs (" RUN_COLS ") "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    /* last_seq only moves forward: event_put keeps it exact, and a stale
-     * copy in the caller's StoreRun must not move it back. */
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [STORE_STMT_RUN_UPDATE] = "UPDATE runs SET status = ?2, degraded = ?3, started_ns = ?4, finished_ns = ?5, "
-                              "outputs_json = ?6, failure = ?7, last_seq = MAX(last_seq, ?8) WHERE run_id = ?1",
-    [STORE_STMT_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE run_id = ?1",
-    [STORE_STMT_RUN_EXISTS] = "SELECT last_seq FROM runs WHERE run_id = ?1",
+                              "outputs_json = ?6, failure = ?7 WHERE run_id = ?1",
+    [STORE_STMT_RUN_GET] = "SELECT " RUN_READ_COLS " FROM runs WHERE run_id = ?1",
+    [STORE_STMT_RUN_EXISTS] = "SELECT " LAST_SEQ("?1") " FROM runs WHERE run_id = ?1",
     [STORE_STMT_RUN_CURSOR] = "SELECT created_ns FROM runs WHERE run_id = ?1",
     [STORE_STMT_IDEM_LOOKUP] = "SELECT run_id FROM runs WHERE tenant = ?1 AND idempotency_key = ?2",
 
@@ -55,11 +57,10 @@ const char *const store_sql_text[_STORE_STMT_MAX] = {
     [STORE_STMT_NODES_GET] = "SELECT node_id, status, attempts, failure, usage, output_json FROM nodes "
                              "WHERE run_id = ?1 ORDER BY node_id",
 
-    /* Inserts nothing unless seq is the run's last_seq + 1; the trigger
-     * events_last_seq then advances runs.last_seq inside the same statement,
-     * so the two can never disagree. */
+    /* Inserts nothing unless the run exists and seq is its last seq + 1
+     * (a duplicate or a gap inserts nothing). */
     [STORE_STMT_EVENT_PUT] = "INSERT INTO events (run_id, seq, type, event) "
-                             "SELECT run_id, ?2, ?3, ?4 FROM runs WHERE run_id = ?1 AND last_seq = ?2 - 1",
+                             "SELECT run_id, ?2, ?3, ?4 FROM runs WHERE run_id = ?1 AND " LAST_SEQ("?1") " = ?2 - 1",
     [STORE_STMT_EVENTS_READ] = "SELECT seq, type, event FROM events WHERE run_id = ?1 AND seq > ?2 "
                                "ORDER BY seq LIMIT ?3",
 

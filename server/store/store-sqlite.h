@@ -167,6 +167,8 @@ bool store_err_is_write_failure(int neg_errno);
 
 /* store-sqlite-schema.c */
 int store_schema_migrate(StoreConn *c, const char *path, StoreError *e);
+/* The SQL that takes a file to `version` (for the migration tests). */
+const char *store_schema_sql(int version);
 
 /* store-sqlite-row.c: binding parameters and reading columns. Both keep the
  * first error and turn every later call into a no-op, so a function binds or

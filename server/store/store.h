@@ -53,7 +53,7 @@ typedef struct StoreRun {
     char *outputs_json;    /* NULL until finished */
     StoreBlob failure;     /* packed flowd.v1.Failure, or empty */
     char *idempotency_key; /* NULL or "" when none */
-    uint64_t last_seq;     /* highest event seq written for the run */
+    uint64_t last_seq;     /* read only: highest event seq written for the run (event_put moves it) */
 } StoreRun;
 
 typedef struct StoreNode {
@@ -110,7 +110,7 @@ typedef struct StoreOps {
     int (*rollback)(Store *s);
 
     /* W: runs. insert fails -EEXIST on a duplicate run_id. update writes
-     * status, degraded, started/finished, outputs, failure, last_seq. */
+     * status, degraded, started/finished, outputs, failure. */
     int (*run_insert)(Store *s, const StoreRun *r, StoreError *e);
     int (*run_update)(Store *s, const StoreRun *r, StoreError *e);
     /* W: the (tenant, key) -> run_id map for SubmitRun idempotency; lookups
@@ -180,6 +180,6 @@ void store_dead_letters_free(StoreDeadLetter *d, size_t n);
 void store_ids_free(char **ids, size_t n);
 
 /* The newest schema version this binary knows. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #endif

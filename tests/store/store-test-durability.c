@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "server/store/store-sqlite.h"
 #include "store-test.h"
 
 #define T(name) cmocka_unit_test_setup_teardown(name, ts_setup, ts_teardown)
@@ -73,13 +74,53 @@ static void test_schema_newer_refused(void **state)
     snprintf(loc, sizeof(loc), "sqlite:%s", t->path);
     assert_int_equal(store_open(loc, NULL, NULL, &s, &e), -EPROTO);
     assert_int_equal(e.err, EPROTO);
-    assert_non_null(strstr(e.msg, "has schema version 3, this flowd knows up to 1"));
+    assert_non_null(strstr(e.msg, "has schema version 3, this flowd knows up to 2"));
     assert_non_null(strstr(e.msg, t->path));
     assert_non_null(strstr(e.msg, "upgrade flowd or restore a backup"));
     /* Refused without being touched. */
     assert_int_equal(ts_sql_int(t->path, "PRAGMA user_version"), 3);
-    ts_sql(t->path, "PRAGMA user_version = 1");
+    ts_sql(t->path, "PRAGMA user_version = 2");
     ts_reopen(t, false);
+}
+
+/* A file written by a version 1 flowd (runs.last_seq kept by a trigger)
+ * opens in this one: its runs, nodes and events are kept, each run's last
+ * seq is what it was, and its event log goes on from there. */
+static void test_schema_migrate_v1_to_v2(void **state)
+{
+    TestStore *t = *state;
+    char path[PATH_MAX + 16], loc[PATH_MAX + 32], sql[1024];
+    StoreError e = {0};
+
+    store_close(t->s);
+    t->s = NULL;
+    snprintf(path, sizeof(path), "%s/v1.db", t->dir);
+    ts_sql(path, store_schema_sql(1));
+    ts_sql(path, "PRAGMA user_version = 1; PRAGMA application_id = 1718382455;"
+                 "INSERT INTO runs (run_id, tenant, owner, workflow_name, status, created_ns, workflow) "
+                 "VALUES ('old', 't', 'o', 'wf', 3, 5, x'0a0377660a');"
+                 "INSERT INTO events (run_id, seq, type, event) VALUES ('old', 1, 1, x'01'), ('old', 2, 4, x'02');"
+                 "INSERT INTO nodes (run_id, node_id, status, attempts) VALUES ('old', 'a', 3, 1);"
+                 "INSERT INTO runs (run_id, tenant, owner, workflow_name, status, created_ns) "
+                 "VALUES ('quiet', 't', 'o', 'wf', 1, 6);");
+    assert_int_equal(ts_sql_int(path, "SELECT last_seq FROM runs WHERE run_id = 'old'"), 2); /* the v1 trigger */
+    snprintf(loc, sizeof(loc), "sqlite:%s", path);
+    assert_int_equal(store_open(loc, NULL, NULL, &t->s, &e), 0);
+    t->ops = t->s->ops;
+    assert_int_equal(ts_sql_int(path, "PRAGMA user_version"), 2);
+    assert_int_equal(ts_sql_int(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'last_seq'"), 0);
+    assert_int_equal(ts_sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"), 0);
+    assert_int_equal(ts_last_seq(t, "old"), 2);
+    assert_int_equal(ts_last_seq(t, "quiet"), 0);
+    ts_events(t, "old", 3, 4, 8);
+    assert_int_equal(ts_last_seq(t, "old"), 4);
+    StoreEvent dup = {.seq = 4, .type = 4, .event = {"x", 1}}, gap = {.seq = 6, .type = 4, .event = {"x", 1}};
+    assert_int_equal(t->ops->event_put(t->s, "old", &dup, &e), -EEXIST);
+    assert_non_null(strstr(e.msg, "is not last_seq + 1 (last_seq 4)"));
+    assert_int_equal(t->ops->event_put(t->s, "old", &gap, &e), -EEXIST);
+    ts_events(t, "quiet", 1, 1, 8);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM nodes WHERE run_id = 'old'");
+    assert_int_equal(ts_sql_int(path, sql), 1);
 }
 
 static void test_schema_foreign_file_refused(void **state)
@@ -599,6 +640,7 @@ static void test_runs_list_memory_bounded(void **state)
 const struct CMUnitTest store_durability_tests[] = {
     T(test_schema_migrate_from_empty),
     T(test_schema_newer_refused),
+    T(test_schema_migrate_v1_to_v2),
     T(test_schema_foreign_file_refused),
     T(test_commit_crash_mid_transaction),
     T(test_commit_crash_random_kill),
