@@ -37,13 +37,17 @@ static const char *lp(LazyPath *p)
     return p->buf;
 }
 
-/* Parses a JSON object field; "" means an empty object. */
-static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim, Diags *d)
+/* Parses a JSON object field; "" means an empty object. Every empty one
+ * ("" or "{}", what most nodes have) is a new reference to `empty`: configs
+ * and fallbacks are only read (or deep-copied), and an object of its own
+ * would cost each node ~220 bytes of jansson allocations, the largest part of
+ * a big workflow's model. */
+static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim, json_t *empty, Diags *d)
 {
     json_error_t jerr;
 
-    if (!text || !*text)
-        return json_object();
+    if (!text || !*text || strcmp(text, "{}") == 0)
+        return json_incref(empty);
     if (strlen(text) > lim->max_json_bytes) {
         diags_add(d, lp(at), "is %zu bytes, more than the limit of %zu", strlen(text), lim->max_json_bytes);
         return NULL;
@@ -66,7 +70,8 @@ static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim
     return v;
 }
 
-static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, json_t *empty,
+                       Diags *d)
 {
     char path[64];
 
@@ -78,9 +83,9 @@ static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim
                   pb->kind, hint ? " (did you mean \"" : "", hint ? hint : "", hint ? "\"?)" : "");
     }
     LazyPath at = {i, "config", ""};
-    n->config = parse_object(pb->config_json, &at, lim, d);
+    n->config = parse_object(pb->config_json, &at, lim, empty, d);
     if (!n->config)
-        n->config = json_object();
+        n->config = json_incref(empty);
     else if (n->kind && n->kind->check)
         n->kind->check(n->config, lp(&at), d);
     const json_t *params = json_object_get(n->config, "params");
@@ -144,7 +149,8 @@ static void build_retry(const Flowd__V1__Node *pb, size_t i, EngNode *n, Diags *
         n->retry.jitter = r->jitter;
 }
 
-static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Diags *d)
+static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, json_t *empty,
+                           Diags *d)
 {
     char path[64];
     const char *s = pb->on_error && *pb->on_error ? pb->on_error : "fail";
@@ -164,7 +170,7 @@ static void build_on_error(const Flowd__V1__Node *pb, size_t i, const EngLimits 
         diags_add(d, PATH(path, "nodes[%zu].fallback", i), "is only used with on_error \"fallback\"");
     else if (has_fallback) {
         LazyPath at = {i, "fallback", ""};
-        n->fallback = parse_object(pb->fallback_json, &at, lim, d);
+        n->fallback = parse_object(pb->fallback_json, &at, lim, empty, d);
     }
 }
 
@@ -194,7 +200,8 @@ static void build_extras(const Flowd__V1__Node *pb, size_t i, EngNode *n, Arena 
     }
 }
 
-void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, Diags *d)
+void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, json_t *empty,
+                    Diags *d)
 {
     char path[64];
 
@@ -205,10 +212,10 @@ void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, E
                   pb->id);
     else
         n->id = arena_strdup(a, pb->id);
-    build_kind(pb, i, lim, n, d);
+    build_kind(pb, i, lim, n, empty, d);
     build_resources(pb, i, lim, n, d);
     build_retry(pb, i, n, d);
-    build_on_error(pb, i, lim, n, d);
+    build_on_error(pb, i, lim, n, empty, d);
     build_extras(pb, i, n, a, d);
 }
 

@@ -75,18 +75,22 @@ int eng_workflow_find(const EngWorkflow *wf, const char *id)
 }
 
 /* Defined in eng-validate.c. */
-void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, Diags *d);
+void eng_node_build(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, Arena *a, json_t *empty,
+                    Diags *d);
 void eng_conn_build_mapping(EngWorkflow *wf, EngConn *c, const Flowd__V1__Connection *pb, Diags *d);
 void eng_check_collisions(const EngWorkflow *wf, Diags *d);
 
+/* The nodes' empty configs and fallbacks all share one object. */
 static void build_nodes(const Flowd__V1__Workflow *pb, const EngLimits *lim, EngWorkflow *wf, Diags *d)
 {
+    json_t *empty = json_object();
+
     wf->nodes = xcalloc(pb->n_nodes, sizeof(EngNode));
     wf->n_nodes = pb->n_nodes;
     strmap_init(&wf->ids, pb->n_nodes);
     for (size_t i = 0; i < pb->n_nodes; i++) {
         EngNode *n = &wf->nodes[i];
-        eng_node_build(pb->nodes[i], i, lim, n, &wf->arena, d);
+        eng_node_build(pb->nodes[i], i, lim, n, &wf->arena, empty, d);
         if (!n->id || !*n->id || strmap_put(&wf->ids, n->id, (uint32_t)i))
             continue;
         uint32_t first;
@@ -96,23 +100,51 @@ static void build_nodes(const Flowd__V1__Workflow *pb, const EngLimits *lim, Eng
         diags_add(d, path, "duplicate node id \"%s\" (first used by nodes[%u]); give each node its own id", n->id,
                   first);
     }
+    json_decref(empty);
 }
 
 /* The node index of connections[conn].<what>, or -1. The path is formatted
  * only for a problem: most connections of a big workflow have none. */
-static int resolve_end(const EngWorkflow *wf, const char *id, size_t conn, const char *what, Diags *d)
+static int resolve_end(const EngWorkflow *wf, const char *id, uint32_t hash, size_t conn, const char *what, Diags *d)
 {
-    int i = id && *id ? eng_workflow_find(wf, id) : -1;
+    uint32_t i;
     char path[64];
 
-    if (i >= 0)
-        return i;
+    if (id && *id && strmap_get_hashed(&wf->ids, id, hash, &i))
+        return (int)i;
     snprintf(path, sizeof(path), "connections[%zu].%s", conn, what);
     if (!id || !*id)
         diags_add(d, path, "a connection needs \"%s\": the id of a node", what);
     else
         diags_add(d, path, "unknown node \"%.64s\"; it must be the id of a node in \"nodes\"", id);
-    return i;
+    return -1;
+}
+
+/* Each end of a connection is an id lookup at a random slot of the map, and
+ * a big workflow's map is not in cache: the ids of the connection AHEAD
+ * places on are hashed, and their slots prefetched, before a lookup waits. */
+#define AHEAD 16
+
+typedef struct EndHashes {
+    uint32_t from, to;
+} EndHashes;
+
+static uint32_t hash_id(const StrMap *ids, const char *id)
+{
+    if (!id || !*id)
+        return 0;
+    uint32_t h = strmap_hash(id);
+    strmap_prefetch(ids, h);
+    return h;
+}
+
+/* Fills ahead[conn % AHEAD], if there is such a connection. */
+static void hash_ends(const Flowd__V1__Workflow *pb, const EngWorkflow *wf, size_t conn, EndHashes *ahead)
+{
+    if (conn >= pb->n_connections)
+        return;
+    const Flowd__V1__Connection *c = pb->connections[conn];
+    ahead[conn % AHEAD] = (EndHashes){hash_id(&wf->ids, c->from), hash_id(&wf->ids, c->to)};
 }
 
 /* The connections grouped by one of their ends (compressed sparse rows):
@@ -168,11 +200,17 @@ static size_t build_conns(const Flowd__V1__Workflow *pb, EngWorkflow *wf, Diags 
 {
     size_t n_maps = 0;
 
+    EndHashes ahead[AHEAD];
+
     wf->conns = xcalloc(pb->n_connections, sizeof(EngConn));
+    for (size_t i = 0; i < AHEAD; i++)
+        hash_ends(pb, wf, i, ahead);
     for (size_t i = 0; i < pb->n_connections; i++) {
         const Flowd__V1__Connection *c = pb->connections[i];
-        int from = resolve_end(wf, c->from, i, "from", d);
-        int to = resolve_end(wf, c->to, i, "to", d);
+        EndHashes h = ahead[i % AHEAD];
+        hash_ends(pb, wf, i + AHEAD, ahead);
+        int from = resolve_end(wf, c->from, h.from, i, "from", d);
+        int to = resolve_end(wf, c->to, h.to, i, "to", d);
         if (from < 0 || to < 0)
             continue;
         if (from == to) {

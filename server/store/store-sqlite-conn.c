@@ -156,7 +156,7 @@ void store_reader_put(StoreSqlite *s, StoreConn *c)
 
 int store_reader_begin(StoreReader *rd)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc;
 
     rc = store_conn_stmt(rd->c, STORE_STMT_BEGIN_READ, &st);

@@ -4,7 +4,7 @@
 
 #include "server/util/util.h"
 
-static uint32_t hash_str(const char *s)
+uint32_t strmap_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++) {
@@ -41,7 +41,7 @@ static size_t find_slot_h(const StrMap *m, const char *key, uint32_t h)
     return i;
 }
 
-static size_t find_slot(const StrMap *m, const char *key) { return find_slot_h(m, key, hash_str(key)); }
+static size_t find_slot(const StrMap *m, const char *key) { return find_slot_h(m, key, strmap_hash(key)); }
 
 /* The first free slot from h's home, for a key known to be absent. */
 static size_t free_slot(const StrMap *m, uint32_t h)
@@ -77,7 +77,7 @@ bool strmap_put(StrMap *m, const char *key, uint32_t value)
 {
     if ((m->len + 1) * 2 > m->cap)
         grow(m);
-    uint32_t h = hash_str(key);
+    uint32_t h = strmap_hash(key);
     size_t i = find_slot_h(m, key, h);
     if (m->index[i])
         return false;
@@ -86,16 +86,24 @@ bool strmap_put(StrMap *m, const char *key, uint32_t value)
     return true;
 }
 
-bool strmap_get(const StrMap *m, const char *key, uint32_t *ret)
+void strmap_prefetch(const StrMap *m, uint32_t hash)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->index[hash & (m->cap - 1)]);
+}
+
+bool strmap_get_hashed(const StrMap *m, const char *key, uint32_t hash, uint32_t *ret)
 {
     if (!m->cap)
         return false;
-    size_t i = find_slot(m, key);
+    size_t i = find_slot_h(m, key, hash);
     if (!m->index[i])
         return false;
     *ret = entry_at(m, i)->value;
     return true;
 }
+
+bool strmap_get(const StrMap *m, const char *key, uint32_t *ret) { return strmap_get_hashed(m, key, strmap_hash(key), ret); }
 
 /* Backward-shift deletion keeps linear probing free of tombstones; the last
  * entry moves into the deleted one's place. */

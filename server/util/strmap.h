@@ -33,4 +33,11 @@ bool strmap_get(const StrMap *m, const char *key, uint32_t *ret);
 /* Returns false if the key was absent. */
 bool strmap_del(StrMap *m, const char *key);
 
+/* For a batch of lookups known ahead: hash each key and prefetch its slot
+ * some lookups before strmap_get_hashed() needs it, so that a map bigger
+ * than the cache costs no wait on memory per lookup. */
+uint32_t strmap_hash(const char *key);
+void strmap_prefetch(const StrMap *m, uint32_t hash);
+bool strmap_get_hashed(const StrMap *m, const char *key, uint32_t hash, uint32_t *ret);
+
 #endif
