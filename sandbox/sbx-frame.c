@@ -302,7 +302,8 @@ int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret)
     size_t slots = r->left / 5 + 2;
     if (r->left > SBX_FRAME_MAX)
         return -EBADMSG;
-    m.block = malloc(slots * sizeof(char *) + r->left);
+    m.block_len = slots * sizeof(char *) + r->left;
+    m.block = malloc(m.block_len);
     if (!m.block)
         return -ENOMEM;
     char **cursor = m.block;
@@ -310,7 +311,7 @@ int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret)
     char **argv = get_strv(r, &cursor, &strs);
     m.env = argv ? get_strv(r, &cursor, &strs) : NULL;
     if (!argv || !m.env || r->bad || r->left != 0) {
-        free(m.block);
+        sbx_spawn_msg_done(&m);
         return -EBADMSG;
     }
     m.argv = argv[0] ? argv : NULL;
@@ -318,8 +319,13 @@ int sbx_spawn_decode(SbxReader *r, SbxSpawnMsg *ret)
     return 0;
 }
 
+/* The block holds the attempt's environment, its granted secrets: the
+ * zygote's heap is copied into every later child (a python template's
+ * runs node code in it), so it is wiped before it is freed. */
 void sbx_spawn_msg_done(SbxSpawnMsg *m)
 {
+    if (m->block)
+        explicit_bzero(m->block, m->block_len);
     free(m->block);
     *m = (SbxSpawnMsg){0};
 }

@@ -103,6 +103,7 @@ typedef struct SbxSpawnMsg {
     char **argv; /* NULL-terminated; NULL for a built-in */
     char **env;  /* NULL-terminated, never NULL */
     void *block;
+    size_t block_len;
 } SbxSpawnMsg;
 
 int sbx_spawn_encode(SbxWriter *w, SbxBuf *buf, const SbxRequest *req, SbxProfile profile);

@@ -821,6 +821,44 @@ static void test_hostile_python_start_mode(void **state)
     t_run_free(&r);
 }
 
+/* A python attempt forked from a python zygote has a copy of the zygote's
+ * heap: it must not find there the environment (the granted secrets) of
+ * attempts that came before it, perhaps another tenant's. */
+static void test_hostile_heap_of_earlier_attempts(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    static const char *const granted[] = {"LANG=C.UTF-8", "OTHER_TENANT_TOKEN=s3cr3t-of-an-earlier-node", NULL};
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "print('{}')", NULL};
+    TRun r;
+    for (int i = 0; i < 6; i++) { /* both general zygotes, more than once */
+        SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
+        req.env = granted;
+        t_run(pool, &req, &r);
+        T_EXPECT(&r, SBX_OK);
+        t_run_free(&r);
+    }
+    /* The main arena is [sbrk(0) - arena, sbrk(0)). */
+    const char *scan = "import ctypes\n"
+                       "class MI(ctypes.Structure):\n"
+                       "    _fields_ = [(n, ctypes.c_size_t) for n in 'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+                       "libc = ctypes.CDLL(None)\n"
+                       "libc.sbrk.restype = ctypes.c_void_p\n"
+                       "libc.mallinfo2.restype = MI\n"
+                       "top = libc.sbrk(0)\n"
+                       "size = libc.mallinfo2().arena\n"
+                       "heap = ctypes.string_at(top - size, size)\n"
+                       "needle = ''.join(['s3cr3t-of-an-', 'earlier']).encode()  # not a constant of this code\n"
+                       "print(len(heap) > 0, needle in heap)";
+    for (int i = 0; i < 4; i++) {
+        run_python(scan, NULL, &r);
+        T_EXPECT(&r, SBX_OK);
+        assert_string_equal(r.output, "True False\n");
+        t_run_free(&r);
+    }
+    assert_healthy();
+}
+
 static void test_hostile_python_execve_shell(void **state)
 {
     (void)state;
@@ -1035,6 +1073,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hostile_read_server_environ),
         cmocka_unit_test(test_hostile_getenv_secret),
         cmocka_unit_test(test_hostile_secret_in_memory),
+        cmocka_unit_test(test_hostile_heap_of_earlier_attempts),
         cmocka_unit_test(test_hostile_python_execve_shell),
         cmocka_unit_test(test_hostile_thread_forbidden_syscall),
         cmocka_unit_test(test_hostile_never_reads_input),
