@@ -183,6 +183,36 @@ static inline void t_run(SbxPool *p, SbxRequest *req, TRun *r)
 
 static const char *const t_empty_env[] __attribute__((unused)) = {NULL};
 
+/* Skips the test, saying why, when reason is set (no root, no cgroups). */
+#define T_SKIP_IF(reason)                                                                                              \
+    do {                                                                                                               \
+        if (reason) {                                                                                                  \
+            fprintf(stderr, "skipped: %s\n", reason);                                                                  \
+            skip();                                                                                                    \
+        }                                                                                                              \
+    } while (0)
+
+/* For a group setup: a started pool in *ret, or -1 saying why. Takes (and
+ * frees) cfg->python_zygote when `python_zygote` is set. */
+static inline int t_pool_start(SbxConfig *cfg, bool python_zygote, SbxPool **ret)
+{
+    char *py = python_zygote ? sbx_python_zygote_path() : NULL;
+    if (python_zygote && !py) {
+        fprintf(stderr, "flowd_sbx_python.so not found (a data dependency of this test)\n");
+        return -1;
+    }
+    cfg->python_zygote = py;
+    SbxError e = {0};
+    int r = sbx_pool_new(cfg, ret, &e);
+    free(py);
+    cfg->python_zygote = NULL;
+    if (r < 0) {
+        fprintf(stderr, "sbx_pool_new: %s\n", e.msg);
+        return -1;
+    }
+    return sbx_pool_start(*ret, t_on_event, NULL);
+}
+
 static inline SbxRequest t_builtin(int index)
 {
     return (SbxRequest){.id = t_next_id(),

@@ -1003,8 +1003,6 @@ static int group_setup(void **state)
     skip_reason = t_cgroup_unavailable();
     if (skip_reason)
         return 0;
-    char *python_zygote = sbx_python_zygote_path();
-    assert_non_null(python_zygote);
     SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
                      .zygotes = 2,
                      .max_children = 8,
@@ -1013,16 +1011,8 @@ static int group_setup(void **state)
                      .builtins = builtins,
                      .n_builtins = ELEMENTSOF(builtins),
                      /* sbx_hostile_started_test: python started by execve */
-                     .python_zygote = python_zygote,
                      .no_template = STARTED};
-    SbxError e = {0};
-    int r = sbx_pool_new(&cfg, &pool, &e);
-    free(python_zygote);
-    if (r < 0) {
-        fprintf(stderr, "sbx_pool_new: %s\n", e.msg);
-        return -1;
-    }
-    return sbx_pool_start(pool, t_on_event, NULL);
+    return t_pool_start(&cfg, true, &pool);
 }
 
 static int group_teardown(void **state)

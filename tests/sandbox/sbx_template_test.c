@@ -25,13 +25,7 @@ static const char *skip_reason;
 /* The locale flowd gives every node: the one the template is warmed for. */
 static const char *const node_env[] = {"LANG=C.UTF-8", NULL};
 
-#define SKIP_IF_NO_POOL()                                                                                              \
-    do {                                                                                                               \
-        if (skip_reason) {                                                                                             \
-            fprintf(stderr, "skipped: %s\n", skip_reason);                                                             \
-            skip();                                                                                                    \
-        }                                                                                                              \
-    } while (0)
+#define SKIP_IF_NO_POOL() T_SKIP_IF(skip_reason)
 
 /* What the code would print and exit with as a process of its own. */
 typedef struct Direct {
@@ -256,22 +250,12 @@ static int group_setup(void **state)
 #endif
     if (skip_reason)
         return 0;
-    char *python_zygote = sbx_python_zygote_path();
-    assert_non_null(python_zygote);
     SbxConfig cfg = {.mode = SBX_MODE_CGROUP,
                      .zygotes = 1,
                      .max_children = 4,
                      .cgroup_name = CG_NAME,
-                     .scratch_root = "/tmp/flowd-sbx-template",
-                     .python_zygote = python_zygote};
-    SbxError e = {0};
-    int r = sbx_pool_new(&cfg, &pool, &e);
-    free(python_zygote);
-    if (r < 0) {
-        fprintf(stderr, "sbx_pool_new: %s\n", e.msg);
-        return -1;
-    }
-    return sbx_pool_start(pool, t_on_event, NULL);
+                     .scratch_root = "/tmp/flowd-sbx-template"};
+    return t_pool_start(&cfg, true, &pool);
 }
 
 static int group_teardown(void **state)
