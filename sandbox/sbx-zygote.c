@@ -768,8 +768,8 @@ static void plan_child(Zygote *z, ZAttempt *a, const SbxSpawnMsg *m, const Spawn
     bool v1 = s && s->version == 1;
     *plan = (SbxChildPlan){
         /* v2 children are born in the slot unless clone3 was unavailable */
-        .n_join_fds = !s               ? 0
-                      : v1             ? SBX_CG_UNIFIED
+        .n_join_fds = !s                        ? 0
+                      : v1                      ? SBX_CG_UNIFIED
                       : s->dir_fd >= 0 && !warm ? 0
                                                 : 1,
         .mode = z->init.mode,

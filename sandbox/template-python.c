@@ -260,8 +260,9 @@ static _Noreturn void python_run(const char *const *argv)
         PyErr_Print();
         _exit(120);
     }
-    PyObject *code = cached_text && !strcmp(cached_text, argv[4]) ? Py_NewRef(cached_code)
-                                                                   : Py_CompileString(argv[4], "<string>", Py_file_input);
+    PyObject *code = cached_text && !strcmp(cached_text, argv[4])
+                         ? Py_NewRef(cached_code)
+                         : Py_CompileString(argv[4], "<string>", Py_file_input);
     PyObject *main_mod = PyImport_AddModule("__main__"); /* borrowed */
     PyObject *g = main_mod ? PyModule_GetDict(main_mod) : NULL;
     PyObject *res = code && g ? PyEval_EvalCode(code, g, g) : NULL;

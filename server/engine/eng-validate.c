@@ -70,8 +70,7 @@ static json_t *parse_object(const char *text, LazyPath *at, const EngLimits *lim
     return v;
 }
 
-static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, json_t *empty,
-                       Diags *d)
+static void build_kind(const Flowd__V1__Node *pb, size_t i, const EngLimits *lim, EngNode *n, json_t *empty, Diags *d)
 {
     char path[64];
 

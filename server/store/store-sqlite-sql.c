@@ -22,7 +22,8 @@
  * when two runs share a timestamp. The indexes runs_created,
  * runs_tenant_created, runs_status_created and runs_tenant_status_created
  * serve the four filters (scanned backwards). */
-#define RUNS_LIST(where) "SELECT " RUN_READ_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
+#define RUNS_LIST(where)                                                                                               \
+    "SELECT " RUN_READ_COLS " FROM runs WHERE 1" where " ORDER BY created_ns DESC, run_id DESC LIMIT ?5"
 #define RL_TENANT " AND tenant = ?1"
 #define RL_STATUS " AND status = ?2"
 #define RL_CURSOR " AND (created_ns, run_id) < (?3, ?4)"

@@ -103,7 +103,10 @@ bool strmap_get_hashed(const StrMap *m, const char *key, uint32_t hash, uint32_t
     return true;
 }
 
-bool strmap_get(const StrMap *m, const char *key, uint32_t *ret) { return strmap_get_hashed(m, key, strmap_hash(key), ret); }
+bool strmap_get(const StrMap *m, const char *key, uint32_t *ret)
+{
+    return strmap_get_hashed(m, key, strmap_hash(key), ret);
+}
 
 /* Backward-shift deletion keeps linear probing free of tombstones; the last
  * entry moves into the deleted one's place. */

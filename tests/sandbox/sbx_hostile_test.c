@@ -841,7 +841,8 @@ static void test_hostile_heap_of_earlier_attempts(void **state)
     /* The main arena is [sbrk(0) - arena, sbrk(0)). */
     const char *scan = "import ctypes\n"
                        "class MI(ctypes.Structure):\n"
-                       "    _fields_ = [(n, ctypes.c_size_t) for n in 'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+                       "    _fields_ = [(n, ctypes.c_size_t) for n in 'arena ordblks smblks hblks hblkhd usmblks "
+                       "fsmblks uordblks fordblks keepcost'.split()]\n"
                        "libc = ctypes.CDLL(None)\n"
                        "libc.sbrk.restype = ctypes.c_void_p\n"
                        "libc.mallinfo2.restype = MI\n"

@@ -270,12 +270,9 @@ int main(int argc, char **argv)
 {
     sbx_zygote_maybe_run(argc, argv, NULL, 0);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_template_runs_python),
-        cmocka_unit_test(test_template_same_state_as_python3),
-        cmocka_unit_test(test_template_exit_statuses),
-        cmocka_unit_test(test_template_only_for_its_locale_and_flags),
-        cmocka_unit_test(test_template_children_differ),
-        cmocka_unit_test(test_template_falls_back_when_module_fails),
+        cmocka_unit_test(test_template_runs_python),     cmocka_unit_test(test_template_same_state_as_python3),
+        cmocka_unit_test(test_template_exit_statuses),   cmocka_unit_test(test_template_only_for_its_locale_and_flags),
+        cmocka_unit_test(test_template_children_differ), cmocka_unit_test(test_template_falls_back_when_module_fails),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
