@@ -183,6 +183,24 @@ static inline void t_run(SbxPool *p, SbxRequest *req, TRun *r)
 
 static const char *const t_empty_env[] __attribute__((unused)) = {NULL};
 
+/* The parent of pid (a child's zygote), or -1. */
+static inline pid_t t_parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')');
+    int ppid = -1;
+    if (s)
+        sscanf(s + 2, "%*c %d", &ppid);
+    return ppid;
+}
+
 /* Skips the test, saying why, when reason is set (no root, no cgroups). */
 #define T_SKIP_IF(reason)                                                                                              \
     do {                                                                                                               \

@@ -198,23 +198,6 @@ static void test_sbx_events_progress_and_log(void **state)
     sbx_pool_free(p);
 }
 
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')');
-    int ppid = -1;
-    if (s)
-        sscanf(s + 2, "%*c %d", &ppid);
-    return ppid;
-}
-
 static void test_sbx_zygote_crash_restarts(void **state)
 {
     (void)state;
@@ -225,7 +208,7 @@ static void test_sbx_zygote_crash_restarts(void **state)
     for (int i = 0; i < 200 && r.pid == 0; i++)
         usleep(5000);
     assert_true(r.pid > 0);
-    pid_t zygote = parent_of(r.pid);
+    pid_t zygote = t_parent_of(r.pid);
     assert_true(zygote > 1 && zygote != getpid());
     assert_int_equal(kill(zygote, SIGKILL), 0);
     t_wait(&r, 10);
@@ -244,7 +227,7 @@ static void test_sbx_zygote_crash_restarts(void **state)
     assert_int_equal(t_start(p, &req, &r), 0);
     for (int i = 0; i < 200 && r.pid == 0; i++)
         usleep(5000);
-    assert_int_equal(kill(parent_of(r.pid), SIGSYS), 0);
+    assert_int_equal(kill(t_parent_of(r.pid), SIGSYS), 0);
     t_wait(&r, 10);
     T_EXPECT(&r, SBX_INTERNAL);
     print_message("%s\n", r.message);

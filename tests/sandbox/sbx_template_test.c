@@ -240,6 +240,37 @@ static void test_template_falls_back_when_module_fails(void **state)
     rmdir(dir);
 }
 
+/* A python zygote that dies is replaced by another python zygote: the
+ * attempt it ran ends INTERNAL, the next ones are forked again. */
+static void test_template_zygote_restarts(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_POOL();
+    const char *argv[] = {T_PY, "-I", "-S", "-c", "import time\ntime.sleep(30)", NULL};
+    SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
+    req.env = node_env;
+    TRun r;
+    assert_int_equal(t_start(pool, &req, &r), 0);
+    for (int i = 0; i < 400 && r.pid == 0; i++)
+        usleep(5000);
+    assert_true(r.pid > 0);
+    pid_t zygote = t_parent_of(r.pid);
+    assert_true(zygote > 1 && zygote != getpid());
+    assert_int_equal(kill(zygote, SIGKILL), 0);
+    t_wait(&r, 10);
+    T_EXPECT(&r, SBX_INTERNAL);
+    assert_non_null(strstr(r.message, "zygote"));
+    t_run_free(&r);
+    for (int i = 0; i < 500 && !sbx_pool_healthy(pool); i++)
+        usleep(10000);
+    assert_true(sbx_pool_healthy(pool));
+    const char *where[] = {T_PY, "-I", "-S", "-c", WHERE, NULL};
+    run_pool(where, node_env, &r);
+    T_EXPECT(&r, SBX_OK);
+    assert_string_equal(r.output, "forked\n");
+    t_run_free(&r);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -273,6 +304,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_template_runs_python),     cmocka_unit_test(test_template_same_state_as_python3),
         cmocka_unit_test(test_template_exit_statuses),   cmocka_unit_test(test_template_only_for_its_locale_and_flags),
         cmocka_unit_test(test_template_children_differ), cmocka_unit_test(test_template_falls_back_when_module_fails),
+        cmocka_unit_test(test_template_zygote_restarts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
