@@ -217,7 +217,10 @@ typedef struct SbxTemplate {
     /* In the zygote, per INTERPRETER request: does run() do what execve of
      * argv with this whole environment would? */
     bool (*claims)(const char *const *argv, const char *const *env);
-    /* In the zygote, before the fork of a claimed request (may be NULL). */
+    /* In the zygote, before the fork of a claimed request (may be NULL).
+     * What it keeps of argv is in every later child's copy of the zygote:
+     * a request's secrets go in its environment (wiped after the fork),
+     * never in argv. */
     void (*prepare)(const char *const *argv);
     /* In the child, after its setup. */
     void (*run)(const char *const *argv) __attribute__((noreturn));

@@ -107,12 +107,15 @@ static bool python_claims(const char *const *argv, const char *const *env)
 
 /* In the zygote, before the fork: CODE is compiled once and every child
  * inherits the code object. (CODE is the server's runner, not node code,
- * and compiling runs none of it.) */
+ * and compiling runs none of it. Being kept, it is seen by later children:
+ * secrets belong in the environment, never in argv; see SbxTemplate.) */
 static void python_prepare(const char *const *argv)
 {
     if (cached_text && !strcmp(cached_text, argv[4]))
         return;
     Py_CLEAR(cached_code);
+    if (cached_text)
+        explicit_bzero(cached_text, strlen(cached_text));
     free(cached_text);
     cached_text = NULL;
     PyObject *code = Py_CompileString(argv[4], "<string>", Py_file_input);
