@@ -51,6 +51,7 @@ typedef struct PZygote {
     unsigned failures;
     unsigned first_slot, n_slots;
     bool compute; /* prefiltered: serves the compute profile only */
+    bool warm;    /* said READY with its template warm */
 } PZygote;
 
 typedef struct PAttempt {
@@ -426,8 +427,11 @@ static void on_frame(SbxPool *p, PZygote *z, SbxFrameType type, SbxReader *r)
         return;
     }
     if (type == SBX_FRAME_READY) {
+        (void)sbx_get_u32(r); /* its pid, known */
+        bool warm = sbx_get_u8(r) != 0;
         pthread_mutex_lock(&p->lock);
         z->state = Z_READY;
+        z->warm = warm;
         pthread_mutex_unlock(&p->lock);
         return;
     }
@@ -826,6 +830,18 @@ bool sbx_pool_healthy(const SbxPool *p)
     return ok;
 }
 
+/* Every general zygote that is up has its template warm. */
+static bool general_zygotes_warm(const SbxPool *p)
+{
+    bool warm = true;
+    pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+    for (unsigned i = 0; i < p->nz; i++)
+        if (!p->z[i].compute && p->z[i].state == Z_READY && !p->z[i].warm)
+            warm = false;
+    pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
+    return warm;
+}
+
 void sbx_pool_info(const SbxPool *p, SbxInfo *ret)
 {
     *ret = (SbxInfo){
@@ -834,7 +850,7 @@ void sbx_pool_info(const SbxPool *p, SbxInfo *ret)
         .landlock = p->landlock_abi > 0,
         .zygotes = p->nz,
         .slots = p->cg ? p->cg->n_slots : 0,
-        .python_template = p->python_zygote != NULL,
+        .python_template = p->python_zygote != NULL && general_zygotes_warm(p),
     };
 }
 

@@ -1258,6 +1258,7 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, SBX_FRAME_READY);
     sbx_put_u32(&w, (uint32_t)z->self);
+    sbx_put_u8(&w, z->tmpl != NULL);
     (void)sbx_frame_end(&w);
     flush_out(z);
     for (;;) {

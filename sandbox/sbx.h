@@ -166,7 +166,7 @@ typedef struct SbxInfo {
     bool landlock;
     unsigned zygotes;
     unsigned slots;
-    bool python_template; /* general zygotes are python3 with the template */
+    bool python_template; /* general zygotes are python3 with the template warm */
 } SbxInfo;
 
 typedef struct SbxPool SbxPool;

@@ -226,6 +226,11 @@ static void test_template_falls_back_when_module_fails(void **state)
     SbxError e = {0};
     assert_int_equal(sbx_pool_new(&cfg, &bad, &e), 0);
     assert_int_equal(sbx_pool_start(bad, t_on_event, NULL), 0);
+    SbxInfo info;
+    sbx_pool_info(bad, &info);
+    assert_false(info.python_template); /* its zygotes said so in READY */
+    sbx_pool_info(pool, &info);
+    assert_true(info.python_template);
     const char *argv[] = {T_PY, "-I", "-S", "-c", WHERE, NULL};
     SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
     req.env = node_env;
