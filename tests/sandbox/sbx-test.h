@@ -279,4 +279,26 @@ static inline const char *t_cgroup_unavailable(void)
     return NULL;
 }
 
+/* Starts req (an attempt that runs until killed), kills the zygote running
+ * it with SIGKILL, checks the attempt is lost as INTERNAL naming the
+ * zygote, and waits until the pool has replaced it. */
+static inline void t_kill_zygote_of(SbxPool *p, SbxRequest *req)
+{
+    TRun r;
+    assert_int_equal(t_start(p, req, &r), 0);
+    for (int i = 0; i < 400 && r.pid == 0; i++)
+        usleep(5000);
+    assert_true(r.pid > 0);
+    pid_t zygote = t_parent_of(r.pid);
+    assert_true(zygote > 1 && zygote != getpid());
+    assert_int_equal(kill(zygote, SIGKILL), 0);
+    t_wait(&r, 10);
+    T_EXPECT(&r, SBX_INTERNAL);
+    assert_non_null(strstr(r.message, "zygote"));
+    t_run_free(&r);
+    for (int i = 0; i < 500 && !sbx_pool_healthy(p); i++)
+        usleep(10000);
+    assert_true(sbx_pool_healthy(p));
+}
+
 #endif

@@ -204,21 +204,8 @@ static void test_sbx_zygote_crash_restarts(void **state)
     SbxPool *p = new_pool(SBX_MODE_CGROUP, 2, 4);
     TRun r;
     SbxRequest req = t_builtin(B_SLEEP);
-    assert_int_equal(t_start(p, &req, &r), 0);
-    for (int i = 0; i < 200 && r.pid == 0; i++)
-        usleep(5000);
-    assert_true(r.pid > 0);
-    pid_t zygote = t_parent_of(r.pid);
-    assert_true(zygote > 1 && zygote != getpid());
-    assert_int_equal(kill(zygote, SIGKILL), 0);
-    t_wait(&r, 10);
-    T_EXPECT(&r, SBX_INTERNAL);
-    assert_non_null(strstr(r.message, "zygote"));
-    t_run_free(&r);
     /* The replacement is a re-executed copy of this binary. */
-    for (int i = 0; i < 500 && !sbx_pool_healthy(p); i++)
-        usleep(10000);
-    assert_true(sbx_pool_healthy(p));
+    t_kill_zygote_of(p, &req);
     for (int i = 0; i < 6; i++)
         run_noop(p);
     /* A zygote that dies of SIGSYS (as one would that made a call its own

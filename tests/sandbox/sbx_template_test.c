@@ -254,21 +254,8 @@ static void test_template_zygote_restarts(void **state)
     const char *argv[] = {T_PY, "-I", "-S", "-c", "import time\ntime.sleep(30)", NULL};
     SbxRequest req = t_argv(SBX_PROFILE_INTERPRETER, argv);
     req.env = node_env;
+    t_kill_zygote_of(pool, &req);
     TRun r;
-    assert_int_equal(t_start(pool, &req, &r), 0);
-    for (int i = 0; i < 400 && r.pid == 0; i++)
-        usleep(5000);
-    assert_true(r.pid > 0);
-    pid_t zygote = t_parent_of(r.pid);
-    assert_true(zygote > 1 && zygote != getpid());
-    assert_int_equal(kill(zygote, SIGKILL), 0);
-    t_wait(&r, 10);
-    T_EXPECT(&r, SBX_INTERNAL);
-    assert_non_null(strstr(r.message, "zygote"));
-    t_run_free(&r);
-    for (int i = 0; i < 500 && !sbx_pool_healthy(pool); i++)
-        usleep(10000);
-    assert_true(sbx_pool_healthy(pool));
     const char *where[] = {T_PY, "-I", "-S", "-c", WHERE, NULL};
     run_pool(where, node_env, &r);
     T_EXPECT(&r, SBX_OK);
