@@ -382,7 +382,6 @@ int sbx_init_encode(SbxWriter *w, SbxBuf *buf, const SbxZygoteInit *in)
     sbx_put_u8(w, (uint8_t)in->cgroup_version);
     sbx_put_u8(w, in->memsw);
     sbx_put_u8(w, (uint8_t)in->landlock_abi);
-    sbx_put_u8(w, in->use_template);
     sbx_put_u32(w, in->max_children);
     sbx_put_str(w, in->scratch_root);
     put_strv(w, (const char *const *)in->ro_paths);
@@ -465,7 +464,6 @@ int sbx_init_decode(SbxReader *r, SbxZygoteInit *ret)
     in.cgroup_version = sbx_get_u8(r);
     in.memsw = sbx_get_u8(r) != 0;
     in.landlock_abi = sbx_get_u8(r);
-    in.use_template = sbx_get_u8(r) != 0;
     in.max_children = sbx_get_u32(r);
     int rc = -EBADMSG;
     if (!r->bad && (unsigned)in.mode < _SBX_MODE_MAX && in.max_children > 0 && in.max_children <= SBX_MAX_SLOTS &&

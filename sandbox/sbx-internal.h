@@ -95,7 +95,6 @@ typedef struct SbxZygoteInit {
     int cgroup_version;
     bool memsw;
     int landlock_abi;
-    bool use_template; /* general zygotes warm their SbxTemplate */
     uint32_t max_children;
     char *scratch_root;
     char **ro_paths;              /* NULL-terminated */

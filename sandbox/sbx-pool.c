@@ -77,7 +77,6 @@ struct SbxPool {
     unsigned per_kind; /* zygotes per kind; nz = 2 * per_kind with prefilter */
     SbxCgroup *cg;
     int landlock_abi;
-    bool use_template;
     char *python_zygote, *python; /* general zygotes are python3 processes */
     PZygote *z;
     unsigned nz;
@@ -144,7 +143,6 @@ static int check_config(const SbxConfig *cfg, SbxError *e)
 static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
 {
     p->mode = cfg->mode;
-    p->use_template = !cfg->no_template;
     /* 0 means "not set": children never run as root. */
     p->uid = cfg->uid ? cfg->uid : 65534;
     p->gid = cfg->gid ? cfg->gid : 65534;
@@ -167,7 +165,7 @@ static int pool_configure(SbxPool *p, const SbxConfig *cfg, SbxError *e)
     /* (A machine without python3 gets ordinary general zygotes: its python
      * attempts then fail as they would have, not the pool.) */
     const char *python = cfg->python ? cfg->python : "/usr/bin/python3";
-    if (p->use_template && cfg->python_zygote && p->prefilter && access(python, X_OK) == 0 &&
+    if (!cfg->no_template && cfg->python_zygote && p->prefilter && access(python, X_OK) == 0 &&
         access(cfg->python_zygote, R_OK) == 0) {
         p->python_zygote = strdup(cfg->python_zygote);
         p->python = strdup(python);
@@ -266,7 +264,6 @@ static int send_init(SbxPool *p, PZygote *z)
         .cgroup_version = p->cg ? p->cg->version : 0,
         .memsw = p->cg && p->cg->memsw,
         .landlock_abi = p->landlock_abi,
-        .use_template = p->use_template,
         .max_children = z->n_slots ? z->n_slots : z->capacity,
         .scratch_root = p->scratch_root,
         .ro_paths = p->ro_paths,
@@ -296,13 +293,6 @@ static int socket_pair(int sv[2])
     return 0;
 }
 
-/* A zygote is always a fresh image of the zygote program (posix_spawn of
- * SbxConfig.zygote_exe, by default /proc/self/exe; vfork-style, safe from a
- * multi-threaded caller), never a
- * fork of the caller: built-in children are copies of the zygote, and a
- * fork would hand them the caller's heap and initial stack, with its
- * environment (the server's secrets) and whatever it had loaded. The
- * environment holds only LD_BIND_NOW=1; everything the zygote needs comes in INIT. */
 /* A general zygote with the python template: python3 -I -S, started as
  * the template's children would be (LANG=C.UTF-8, pipes on fds 0-2, which
  * its stdio objects are built over), loads flowd_sbx_python.so from its
@@ -336,6 +326,13 @@ static int spawn_python_zygote(const SbxPool *p, posix_spawn_file_actions_t *fa,
     return -r;
 }
 
+/* A zygote is always a fresh image of the zygote program (posix_spawn of
+ * SbxConfig.zygote_exe, by default /proc/self/exe; vfork-style, safe from a
+ * multi-threaded caller), never a
+ * fork of the caller: built-in children are copies of the zygote, and a
+ * fork would hand them the caller's heap and initial stack, with its
+ * environment (the server's secrets) and whatever it had loaded. The
+ * environment holds only LD_BIND_NOW=1; everything the zygote needs comes in INIT. */
 static int exec_zygote(const SbxPool *p, PZygote *z)
 {
     int sv[2];

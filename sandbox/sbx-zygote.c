@@ -1252,8 +1252,9 @@ _Noreturn void sbx_zygote_main(int sock, const SbxBuiltin *builtins, size_t n_bu
     read_init(z);
     if (setup(z) < 0 || load_self_filter(z) < 0)
         _exit(4);
-    /* Compute zygotes run built-ins only: no program to warm. */
-    if (program_template && z->init.use_template && !compute_only(z) && program_template->warm() == 0)
+    /* Only python zygotes register a template (the pool starts them only
+     * when it is wanted); compute zygotes run built-ins only. */
+    if (program_template && !compute_only(z) && program_template->warm() == 0)
         z->tmpl = program_template;
     SbxWriter w;
     sbx_frame_begin(&w, &z->outq, SBX_FRAME_READY);
