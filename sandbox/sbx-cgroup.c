@@ -102,57 +102,6 @@ static int join(char **ret, const char *a, const char *b)
     return asprintf(ret, "%s/%s", a, b[0] == '/' ? b + 1 : b) < 0 ? -ENOMEM : 0;
 }
 
-/* Reads cgroup.procs and SIGKILLs everyone, until it reads empty. v1 has no
- * cgroup.kill; pids cannot grow meanwhile because the killed cannot fork. */
-static int kill_procs_file(const char *procs)
-{
-    for (int round = 0; round < 200; round++) {
-        char buf[4096];
-        int r = sbx_read_file(procs, buf, sizeof(buf));
-        if (r < 0)
-            return r;
-        if (buf[0] == '\0')
-            return 0;
-        for (char *p = buf; *p;) {
-            char *end;
-            long pid = strtol(p, &end, 10);
-            if (end == p)
-                break;
-            if (pid > 0)
-                kill((pid_t)pid, SIGKILL);
-            p = end + (*end == '\n');
-        }
-        usleep(round < 10 ? 100 : 2000);
-    }
-    return -EBUSY;
-}
-
-static int kill_v2(const char *dir)
-{
-    _cleanup_free_ char *kill_path = NULL, *procs = NULL;
-    if (join(&kill_path, dir, "cgroup.kill") < 0 || join(&procs, dir, "cgroup.procs") < 0)
-        return -ENOMEM;
-    (void)sbx_write_file(kill_path, "1");
-    return kill_procs_file(procs);
-}
-
-int sbx_cgroup_slot_kill_paths(int version, const SbxSlotPaths *s)
-{
-    if (version == 2)
-        return s->dir[SBX_CG_UNIFIED] ? kill_v2(s->dir[SBX_CG_UNIFIED]) : 0;
-    for (int c = 0; c < SBX_CG_UNIFIED; c++) {
-        _cleanup_free_ char *procs = NULL;
-        if (!s->dir[c] || !s->dir[c][0])
-            continue;
-        if (join(&procs, s->dir[c], "cgroup.procs") < 0)
-            return -ENOMEM;
-        int r = kill_procs_file(procs);
-        if (r < 0 && r != -ENOENT)
-            return r;
-    }
-    return 0;
-}
-
 /* rmdir with the bounded retry the kernel needs after a kill: a killed task
  * leaves the cgroup a little after its SIGKILL (median 30-60 us, max ~8 ms). */
 static int rmdir_retry(const char *path)

@@ -915,12 +915,3 @@ SbxPool *sbx_pool_free(SbxPool *p)
     free(p);
     return NULL;
 }
-
-void sbx_zygote_maybe_run(int argc, char **argv, const SbxBuiltin *builtins, size_t n_builtins)
-{
-    if (argc < 2 || !argv || !argv[1] || strcmp(argv[1], SBX_ZYGOTE_FLAG) != 0)
-        return;
-    /* Whatever the program opened before main() without O_CLOEXEC. */
-    syscall(__NR_close_range, SBX_ZYGOTE_FD + 1, ~0U, 0);
-    sbx_zygote_main(SBX_ZYGOTE_FD, builtins, n_builtins);
-}

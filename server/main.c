@@ -118,9 +118,9 @@ static char *scratch_root(const Flowd *f)
     return dir;
 }
 
-/* The zygote program: flowd-zygote next to flowd (small, so forks are
- * cheap), or flowd itself when it is missing. */
-static char *zygote_exe(void)
+/* The program `name` next to flowd, or flowd itself (which can do what
+ * each of them does, more slowly) when it is missing. */
+static char *sibling_exe(const char *name, const char *missing)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -129,27 +129,33 @@ static char *zygote_exe(void)
         return xstrdup("/proc/self/exe");
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    char *z = xasprintf("%.*s/flowd-zygote", slash ? (int)(slash - self) : 0, self);
+    char *z = xasprintf("%.*s/%s", slash ? (int)(slash - self) : 0, self, name);
     if (access(z, X_OK) == 0)
         return z;
     free(z);
-    log_warn(NULL, "flowd-zygote is not next to %s: the sandbox forks from flowd itself, which is slower", self);
+    log_warn(NULL, "%s is not next to %s: %s", name, self, missing);
     return xstrdup(self);
 }
 
-/* Exec and plugin attempts execve the zygote program as the sandbox uid.
- * When the uid cannot reach it (a build tree under /root), a copy goes next
- * to the scratch directories, which the uid can reach. */
-static char *node_helper_path(Flowd *f)
+/* The zygote program: flowd-zygote (small and static, so forks are cheap). */
+static char *zygote_exe(void)
 {
-    const char *self = f->zygote_exe;
+    return sibling_exe("flowd-zygote", "the sandbox forks from flowd itself, which is slower");
+}
+
+/* Exec attempts execve the zygote program, plugin attempts flowd-node, as
+ * the sandbox uid. When the uid cannot reach `path` (a build tree under
+ * /root), a copy named `copy_name` goes next to the scratch directories,
+ * which the uid can reach. */
+static char *node_helper_path(Flowd *f, const char *path, const char *copy_name)
+{
     struct stat st;
 
-    if (stat(self, &st) == 0 && (st.st_mode & S_IXOTH) && searchable_by(self, f->cfg.sandbox_uid))
-        return xstrdup(self);
-    char *copy = xasprintf("%s/.flowd-node-helper", f->scratch);
+    if (stat(path, &st) == 0 && (st.st_mode & S_IXOTH) && searchable_by(path, f->cfg.sandbox_uid))
+        return xstrdup(path);
+    char *copy = xasprintf("%s/%s", f->scratch, copy_name);
     _cleanup_free_ char *tmp = xasprintf("%s.%d", copy, (int)getpid());
-    int in = open(self, O_RDONLY | O_CLOEXEC);
+    int in = open(path, O_RDONLY | O_CLOEXEC);
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     bool ok = in >= 0 && out >= 0 && fstat(in, &st) == 0 &&
               copy_file_range(in, NULL, out, NULL, (size_t)st.st_size, 0) == st.st_size;
@@ -159,9 +165,9 @@ static char *node_helper_path(Flowd *f)
         ok = close(out) == 0 && ok;
     if (!ok || fchmodat(AT_FDCWD, tmp, 0755, 0) < 0 || rename(tmp, copy) < 0) {
         unlink(tmp);
-        log_warn(NULL, "cannot copy flowd to %s for exec and plugin nodes: %s", copy, strerror(errno));
+        log_warn(NULL, "cannot copy %s to %s for exec and plugin nodes: %s", path, copy, strerror(errno));
         free(copy);
-        return xstrdup(self);
+        return xstrdup(path);
     }
     return copy;
 }
@@ -178,13 +184,19 @@ static int setup_nodes(Flowd *f)
                   f->cfg.plugin_dir, f->cfg.sandbox_uid, f->cfg.sandbox_uid);
         return -EACCES;
     }
-    _cleanup_free_ char *self = node_helper_path(f);
+    _cleanup_free_ char *self = node_helper_path(f, f->zygote_exe, ".flowd-node-helper");
+    _cleanup_free_ char *plugin_exe = NULL;
+    if (f->cfg.plugin_dir && *f->cfg.plugin_dir) {
+        _cleanup_free_ char *node = sibling_exe("flowd-node", "plugin nodes start flowd itself, which is slower");
+        plugin_exe = node_helper_path(f, node, ".flowd-plugin-helper");
+    }
     NodesConfig nc = {
         .python = f->cfg.python,
         .data_dir = f->cfg.data_dir,
         .exec_allow = f->cfg.exec_allow,
         .plugin_dir = f->cfg.plugin_dir,
         .self_exe = self,
+        .plugin_exe = plugin_exe,
     };
     if (nodes_setup(&nc, err, sizeof(err)) < 0) {
         log_error(NULL, "%s", err);

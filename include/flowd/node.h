@@ -7,8 +7,8 @@
  *
  * returning a static description whose run() flowd calls once per attempt.
  *
- * Where it runs: every attempt is a fresh process (the flowd binary,
- * started with a hidden flag) that loads the library, calls run() once and
+ * Where it runs: every attempt is a fresh process (flowd-node, installed
+ * next to flowd, started with a hidden flag) that loads the library, calls run() once and
  * exits. It runs confined like a python node: its own cgroup limits,
  * unprivileged uid, no network, read-only filesystem except a private
  * scratch directory (the current directory), no fork/exec, an empty

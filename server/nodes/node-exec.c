@@ -1,8 +1,9 @@
 /* exec: runs an admin-allowlisted program (FLOWD_EXEC_ALLOW) with the
  * node's inputs as JSON on stdin; what it prints on stdout is the output.
  *
- * The attempt execve's the flowd binary itself as a small adapter
- * ("flowd --flowd-exec-node <allowlist>", SBX_PROFILE_EXEC): it reads the
+ * The attempt execve's flowd-zygote as a small adapter ("flowd-zygote
+ * --flowd-exec-node <allowlist>", SBX_PROFILE_EXEC; flowd itself when the
+ * zygote program is missing): it reads the
  * envelope, checks the program against the allowlist again (a stored run
  * may outlive a change of the list), puts the inputs on a pipe as the
  * program's stdin and execve's the program in its own place, so the

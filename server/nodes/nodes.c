@@ -146,7 +146,7 @@ int nodes_setup(const NodesConfig *cfg, char *err, size_t err_size)
     if ((r = check_allowlist(cfg->exec_allow, err, err_size)) < 0)
         return r;
     node_exec_configure(self, cfg->exec_allow);
-    if ((r = node_plugin_configure(self, cfg->plugin_dir, err, err_size)) < 0)
+    if ((r = node_plugin_configure(cfg->plugin_exe ? cfg->plugin_exe : self, cfg->plugin_dir, err, err_size)) < 0)
         return r;
     node_csv_configure(cfg->csv_max_bytes);
     ro_paths[0] = node_plugin_dir();
@@ -274,12 +274,8 @@ int nodes_finish(const NodeKind *k, const json_t *config, json_t **io_output, ch
     return 0;
 }
 
-void nodes_helper_maybe_run(int argc, char **argv)
+void nodes_exec_helper_maybe_run(int argc, char **argv)
 {
-    if (argc < 3)
-        return;
-    if (strcmp(argv[1], "--flowd-exec-node") == 0)
+    if (argc >= 3 && strcmp(argv[1], "--flowd-exec-node") == 0)
         _exit(node_exec_adapter(argv[2]));
-    if (strcmp(argv[1], "--flowd-plugin-node") == 0)
-        _exit(node_plugin_runner(argv[2]));
 }

@@ -39,9 +39,12 @@ typedef struct NodesConfig {
     const char *data_dir;   /* FLOWD_DATA_DIR: csv.read/csv.write use <data_dir>/files */
     const char *exec_allow; /* FLOWD_EXEC_ALLOW: colon-separated absolute paths; NULL: exec disabled */
     const char *plugin_dir; /* FLOWD_PLUGIN_DIR; NULL: plugins disabled */
-    /* The flowd binary that exec and plugin attempts execve (it must be
-     * executable by the sandbox uid); NULL: readlink("/proc/self/exe"). */
+    /* The program exec attempts execve (it must be executable by the
+     * sandbox uid); NULL: readlink("/proc/self/exe"). */
     const char *self_exe;
+    /* The same for plugin attempts, which must be a dynamically linked
+     * program (flowd-node); NULL: self_exe. */
+    const char *plugin_exe;
     uint64_t csv_max_bytes; /* ceiling for csv.read "max_bytes"; 0: 64 MiB */
 } NodesConfig;
 
@@ -110,6 +113,9 @@ bool nodes_switch_has_port(const json_t *config, const char *port);
  * puts in their argv), runs it and never returns; otherwise returns at
  * once. Call it first thing in main(), before nodes_init(). */
 void nodes_helper_maybe_run(int argc, char **argv);
+/* The same for exec attempts only: for flowd-zygote, which is static and
+ * never loads plugins (so it does not link dlopen). */
+void nodes_exec_helper_maybe_run(int argc, char **argv);
 
 /* Helpers for built-in functions, which run in the sandboxed child: read the
  * envelope {"node", "attempt", "config", "inputs"} from fd 0, write an output
