@@ -1,6 +1,7 @@
 /* Streams of run events (ExecuteRun, WatchRun). A stream keeps a cursor, the
  * last seq it sent, and reads what follows from the store: replay and live
- * follow are the same loop, and a slow client costs no server memory. The
+ * follow are the same loop, and a slow client costs no server memory (the
+ * store answers a live run's newest events from its bounded tail). The
  * engine wakes a stream after each commit of its run's events; the wake-up
  * goes through the pump thread, so the engine thread never reads the store
  * for a client. One message is in flight per call; its completion sends the

@@ -96,6 +96,8 @@ int store_sqlite_purge(Store *store, uint64_t before_ns, unsigned max, unsigned 
     }
     if ((r = ops->commit(store, e)) < 0)
         return r;
+    if (n > 0)
+        store_tail_clear(&s->tail); /* the purged runs' tails */
     if (ret_purged)
         *ret_purged = (unsigned)n;
     return 0;

@@ -57,6 +57,8 @@ int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *e
                          ev->seq);
     if ((r = store_write_prepare(s, STORE_STMT_EVENT_PUT, &st, e)) < 0)
         return r;
+    if (s->tx == STORE_TX_NONE)
+        store_tail_forget(&s->tail, run_id); /* committed at once, published never */
     b = (StoreBind){st, SQLITE_OK};
     store_bind_str(&b, 1, run_id);
     store_bind_u64(&b, 2, ev->seq);
@@ -66,6 +68,8 @@ int store_sqlite_event_put(Store *store, const char *run_id, const StoreEvent *e
         return r;
     if (sqlite3_changes(s->writer.db) == 0)
         return store_event_refused(s, run_id, ev->seq, e);
+    if (s->tx != STORE_TX_NONE)
+        store_tail_stage(&s->tail, run_id, ev);
     return 0;
 }
 
@@ -79,8 +83,8 @@ static int store_event_read(sqlite3_stmt *st, StoreEvent *ev)
     return c.r;
 }
 
-int store_sqlite_events_read(Store *store, const char *run_id, uint64_t after_seq, unsigned max,
-                             StoreEvent **ret_events, size_t *ret_n)
+static int events_read_sql(Store *store, const char *run_id, uint64_t after_seq, unsigned max, StoreEvent **ret_events,
+                           size_t *ret_n)
 {
     _cleanup_reader_ StoreReader rd = store_reader(store);
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -110,4 +114,13 @@ int store_sqlite_events_read(Store *store, const char *run_id, uint64_t after_se
     *ret_events = evs;
     *ret_n = n;
     return 0;
+}
+
+int store_sqlite_events_read(Store *store, const char *run_id, uint64_t after_seq, unsigned max,
+                             StoreEvent **ret_events, size_t *ret_n)
+{
+    /* What a stream following a live run asks for was just committed. */
+    if (store_tail_read(&store_sql(store)->tail, run_id, after_seq, max ? max : STORE_PAGE_DEFAULT, ret_events, ret_n))
+        return 0;
+    return events_read_sql(store, run_id, after_seq, max, ret_events, ret_n);
 }

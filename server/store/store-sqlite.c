@@ -28,6 +28,7 @@ static void store_sqlite_free(StoreSqlite *s)
         close(s->lock_fd);
     pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->pool_lock);
+    store_tail_free(&s->tail);
     free(s->path);
     free(s);
 }
@@ -90,6 +91,7 @@ static int store_sqlite_new(const char *path, StoreSqlite **ret, StoreError *e)
     s->lock_fd = -1;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
+    store_tail_init(&s->tail);
     s->path = strdup(path);
     if (!s->path) {
         store_sqlite_free(s);
@@ -165,10 +167,13 @@ static int store_sqlite_commit(Store *store, StoreError *e)
     if (s->tx == STORE_TX_NONE)
         return store_err(e, -EINVAL, "store %s: commit without begin", s->path);
     if ((r = store_write_check(s, e)) < 0) {
+        store_tail_discard(&s->tail);
         s->tx = STORE_TX_NONE;
         return r;
     }
+    store_tail_commit_begin(&s->tail);
     rc = store_sqlite_tx_step(s, STORE_STMT_COMMIT);
+    store_tail_commit_end(&s->tail, rc == SQLITE_OK);
     if (rc != SQLITE_OK) {
         r = store_write_failed(s, rc, e, "commit");
         s->tx = STORE_TX_NONE;
@@ -185,6 +190,7 @@ static int store_sqlite_rollback(Store *store)
 
     if (s->tx == STORE_TX_OPEN && !sqlite3_get_autocommit(s->writer.db))
         (void)store_sqlite_tx_step(s, STORE_STMT_ROLLBACK);
+    store_tail_discard(&s->tail);
     s->tx = STORE_TX_NONE;
     return 0;
 }
@@ -200,6 +206,7 @@ static void store_sqlite_abort_tx(StoreSqlite *s, int r, StoreError *e)
     if (!sqlite3_get_autocommit(s->writer.db))
         (void)sqlite3_exec(s->writer.db, "ROLLBACK", NULL, NULL, NULL);
     snprintf(e->msg + len, sizeof(e->msg) - len, "; transaction rolled back");
+    store_tail_discard(&s->tail);
     e->err = -r;
     s->tx_error = *e;
     s->tx = STORE_TX_FAILED;

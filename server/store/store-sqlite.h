@@ -106,6 +106,43 @@ typedef enum StoreTx {
     _STORE_TX_MAX,
 } StoreTx;
 
+/* store-sqlite-tail.c: the last events of recently written runs, in memory,
+ * for streams that follow live runs. */
+#define STORE_TAIL_RUNS 64
+#define STORE_TAIL_EVENTS 128
+
+typedef struct StoreTailRun {
+    char *run_id; /* NULL: a free slot */
+    StoreEvent ring[STORE_TAIL_EVENTS];
+    size_t head, n;   /* ring[head] holds the oldest of n events */
+    uint64_t written; /* StoreTail.clock at the last append */
+} StoreTailRun;
+
+typedef struct StoreTailStaged {
+    char *run_id;
+    StoreEvent ev;
+} StoreTailStaged;
+
+typedef struct StoreTail {
+    pthread_mutex_t mu; /* runs and clock; the staged list is the writer's */
+    StoreTailRun runs[STORE_TAIL_RUNS];
+    uint64_t clock;
+    StoreTailStaged *staged; /* this transaction's events */
+    size_t n_staged, cap_staged;
+    bool stage_failed; /* a copy failed: the commit drops every tail */
+} StoreTail;
+
+void store_tail_init(StoreTail *t);
+void store_tail_free(StoreTail *t);
+void store_tail_stage(StoreTail *t, const char *run_id, const StoreEvent *ev);
+void store_tail_commit_begin(StoreTail *t);
+void store_tail_commit_end(StoreTail *t, bool committed);
+void store_tail_discard(StoreTail *t);
+void store_tail_forget(StoreTail *t, const char *run_id);
+void store_tail_clear(StoreTail *t);
+int store_tail_read(StoreTail *t, const char *run_id, uint64_t after_seq, unsigned max, StoreEvent **ret_events,
+                    size_t *ret_n);
+
 typedef struct StoreSqlite {
     Store base; /* first: a Store * is a StoreSqlite * */
     char *path;
@@ -114,6 +151,7 @@ typedef struct StoreSqlite {
     StoreTx tx;
     StoreError tx_error;      /* why the transaction failed (tx == FAILED) */
     atomic_bool write_broken; /* the last write failed with ENOSPC/EIO */
+    StoreTail tail;
 
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_cond;

@@ -20,17 +20,6 @@
 
 #define T(name) cmocka_unit_test_setup_teardown(name, ts_setup, ts_teardown)
 
-static void ts_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *err = NULL;
-
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 static long long ts_sql_int(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;

@@ -5,9 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "store-test.h"
+
+void ts_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *err = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
 
 int ts_mkdtemp(char *buf, size_t size)
 {
@@ -140,5 +152,6 @@ int main(void)
 
     failed += _cmocka_run_group_tests("store_ops", store_ops_tests, store_ops_tests_n, NULL, NULL);
     failed += _cmocka_run_group_tests("store_durability", store_durability_tests, store_durability_tests_n, NULL, NULL);
+    failed += _cmocka_run_group_tests("store_tail", store_tail_tests, store_tail_tests_n, NULL, NULL);
     return failed ? 1 : 0;
 }

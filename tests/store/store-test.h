@@ -36,11 +36,15 @@ void ts_insert(TestStore *t, const char *run_id, const char *tenant, int status,
 void ts_events(TestStore *t, const char *run_id, uint64_t from, uint64_t to, size_t blob_len);
 uint64_t ts_last_seq(TestStore *t, const char *run_id);
 long ts_rss_kib(void);
+/* Runs sql on the file through a connection of its own, behind the store. */
+void ts_sql(const char *path, const char *sql);
 
 /* store-test-ops.c and store-test-durability.c */
 extern const struct CMUnitTest store_ops_tests[];
 extern const size_t store_ops_tests_n;
 extern const struct CMUnitTest store_durability_tests[];
 extern const size_t store_durability_tests_n;
+extern const struct CMUnitTest store_tail_tests[];
+extern const size_t store_tail_tests_n;
 
 #endif
