@@ -26,6 +26,20 @@ static int open_at(const char *dir, const char *file, int flags)
     return open(path, flags | O_CLOEXEC);
 }
 
+/* SIGKILLs every pid of a cgroup.procs listing. */
+static void kill_pids(const char *buf)
+{
+    for (const char *p = buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid > 0)
+            kill((pid_t)pid, SIGKILL);
+        p = end + (*end == '\n');
+    }
+}
+
 /* Reads cgroup.procs and SIGKILLs everyone, until it reads empty. v1 has no
  * cgroup.kill; pids cannot grow meanwhile because the killed cannot fork. */
 static int kill_procs_file(const char *procs)
@@ -37,15 +51,7 @@ static int kill_procs_file(const char *procs)
             return r;
         if (buf[0] == '\0')
             return 0;
-        for (char *p = buf; *p;) {
-            char *end;
-            long pid = strtol(p, &end, 10);
-            if (end == p)
-                break;
-            if (pid > 0)
-                kill((pid_t)pid, SIGKILL);
-            p = end + (*end == '\n');
-        }
+        kill_pids(buf);
         usleep(round < 10 ? 100 : 2000);
     }
     return -EBUSY;
@@ -310,15 +316,7 @@ void sbx_zslot_kill(SbxZSlot *s)
     char buf[4096];
     if (read_procs(s, buf, sizeof(buf)) <= 0)
         return;
-    for (char *p = buf; *p;) {
-        char *end;
-        long pid = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        if (pid > 0)
-            kill((pid_t)pid, SIGKILL);
-        p = end + (*end == '\n');
-    }
+    kill_pids(buf);
 }
 
 int sbx_zslot_drain(SbxZSlot *s, uint64_t max_us)
