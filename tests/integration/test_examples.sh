@@ -55,6 +55,12 @@ elif [[ -s "$plugins/word_count.so" ]]; then
     has '"type":"RUN_SUCCEEDED"' "$out" || tail -5 <<<"$out" | sed 's/^/#   /'
     check "plugin-wordcount succeeds" has '"type":"RUN_SUCCEEDED"' "$out"
     check "the plugin counted the words" has '\{"word":"the","count":3\}' "$out"
+    # Plugins run in flowd-node, which can load shared libraries; the
+    # compute zygote is static (cheaper forks) and must not be asked to.
+    bin=$(dirname "$FLOWD")
+    check "flowd found flowd-node and flowd-zygote next to it" lacks 'is not next to' "$(cat "$DATA/flowd.log")"
+    check "flowd-node is dynamically linked" has 'INTERP' "$(readelf -l "$bin/flowd-node" 2>&1)"
+    check "flowd-zygote is statically linked" lacks 'INTERP' "$(readelf -l "$bin/flowd-zygote" 2>&1)"
 else
     skip "plugin-wordcount" "examples/plugins:word_count.so was not built"
 fi
